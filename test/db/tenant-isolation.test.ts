@@ -20,7 +20,6 @@ const ACTORS: Record<string, TenantContext> = {
   unknown: { userId: '29999999-0000-4000-8000-000000000099' },
 };
 type ActorName = keyof typeof ACTORS;
-const OUTSIDERS: ActorName[] = ['unset', 'empty', 'malformed', 'unknown'];
 
 /** Expected result: rows returned or changed, or 'denied' (the statement fails). */
 type Expected = number | 'denied';

@@ -30,12 +30,24 @@ export async function applyFile(db: EmbeddedDatabase, file: string): Promise<voi
   }
 }
 
+let emptyDump: Promise<Blob> | undefined;
 let seededDump: Promise<Blob> | undefined;
+
+/** A new in-memory database with nothing applied (a copy of a cached fresh cluster: no initdb per test). */
+export async function openFreshDatabase(): Promise<EmbeddedDatabase> {
+  emptyDump ??= (async () => {
+    const db = await openEmbeddedDatabase();
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    return dump;
+  })();
+  return openEmbeddedDatabase({ loadDataDir: await emptyDump });
+}
 
 /** A new in-memory database with every migration and seed applied (seeds/002_test_rls.sql passing). */
 export async function openSeededDatabase(): Promise<EmbeddedDatabase> {
   seededDump ??= (async () => {
-    const db = await openEmbeddedDatabase();
+    const db = await openFreshDatabase();
     for (const file of [...sqlFiles(MIGRATIONS_DIR), ...sqlFiles(SEEDS_DIR)]) await applyFile(db, file);
     const dump = await db.dumpDataDir('none');
     await db.close();
