@@ -1,0 +1,166 @@
+/**
+ * Write-path cost on agent_tasks: the application (app_user: RLS WITH CHECK and USING policies, user triggers)
+ * against the owner with no RLS and the table's user triggers disabled (foreign keys, which are system
+ * triggers, are checked in both). Three operations, each timed per statement and interleaved:
+ *   insert        one-row INSERT, the way a request creates a task;
+ *   insert batch  INSERT … SELECT of 500 rows in one statement (per-row cost, fixed costs amortised);
+ *   update        one-row status change (fires the updated_at trigger; USING and WITH CHECK policies).
+ * Plus, for information, the one-row insert with an audit trigger attached to agent_tasks (it has none in the
+ * schema: only permission-bearing tables are audited), to show what auditing tasks would cost.
+ * Statements run in transactions of 50 that commit, so the table grows as it would.
+ */
+import type { EmbeddedDatabase } from '../../lib/local/pglite';
+import { beginAsOwner } from './context';
+import { interleave, timed } from './measure';
+import { ratio, summarize, type Summary } from './stats';
+
+export const WRITE_RATIO_TARGET = 1.5;
+const STATEMENTS_PER_TRANSACTION = 50;
+const BATCH_ROWS = 500;
+
+export interface WriteResult {
+  readonly operation: string;
+  /** What the "with" side carries. */
+  readonly with: string;
+  readonly rowsPerStatement: number;
+  readonly withChecks: Summary;
+  readonly without: Summary;
+  /** Rows per second at the median statement time. */
+  readonly rowsPerSecondWith: number;
+  readonly rowsPerSecondWithout: number;
+  /** p50(with) / p50(without). */
+  readonly ratio: number;
+  /** Whether the target applies (false for the informational audit variant). */
+  readonly judged: boolean;
+  readonly pass: boolean;
+}
+
+interface Side {
+  /** Opens a transaction in the right role and trigger state. */
+  begin(): Promise<void>;
+  /** Ends it (commit), restoring trigger state. Not called when a statement failed: the transaction is rolled back. */
+  end(): Promise<void>;
+  statement(): Promise<number>;
+}
+
+/** Runs `statements` statements on each side, a transaction of each in turn; returns every statement's time. */
+async function compare(db: EmbeddedDatabase, withSide: Side, withoutSide: Side, statements: number): Promise<{ with: number[]; without: number[] }> {
+  const collected = { with: [] as number[], without: [] as number[] };
+  const transaction = (side: Side, into: number[]) => async () => {
+    await side.begin();
+    try {
+      for (let i = 0; i < Math.min(STATEMENTS_PER_TRANSACTION, statements); i++) into.push(await side.statement());
+    } catch (error) {
+      await db.exec('ROLLBACK');
+      throw error;
+    }
+    await side.end();
+    return 0;
+  };
+  const transactions = Math.max(1, Math.ceil(statements / STATEMENTS_PER_TRANSACTION));
+  await interleave(
+    { with: transaction(withSide, collected.with), without: transaction(withoutSide, collected.without) },
+    { warmup: 0, iterations: transactions },
+  );
+  return collected;
+}
+
+export async function benchWritePath(
+  db: EmbeddedDatabase,
+  actor: { organizationId: string; userId: string },
+  rows: number,
+  log: (line: string) => void = () => undefined,
+): Promise<WriteResult[]> {
+  const { organizationId, userId } = actor;
+  let counter = 0;
+  const insertApp = () => timed(() => db.query(
+    `INSERT INTO agent_tasks (organization_id, agent_type, priority, input) VALUES ($1, 'bench', 5, jsonb_build_object('n', $2::int))`,
+    [organizationId, ++counter])).then((t) => t.ms);
+  const insertOwner = () => timed(() => db.query(
+    `INSERT INTO agent_tasks (organization_id, created_by, agent_type, priority, input) VALUES ($1, $2, 'bench', 5, jsonb_build_object('n', $3::int))`,
+    [organizationId, userId, ++counter])).then((t) => t.ms);
+  const batchApp = () => timed(() => db.query(
+    `INSERT INTO agent_tasks (organization_id, agent_type, priority, input)
+     SELECT $1, 'bench', 5, jsonb_build_object('n', g) FROM generate_series(1, ${BATCH_ROWS}) AS g`, [organizationId])).then((t) => t.ms);
+  const batchOwner = () => timed(() => db.query(
+    `INSERT INTO agent_tasks (organization_id, created_by, agent_type, priority, input)
+     SELECT $1, $2, 'bench', 5, jsonb_build_object('n', g) FROM generate_series(1, ${BATCH_ROWS}) AS g`, [organizationId, userId])).then((t) => t.ms);
+
+  // Rows to update: the tenant's own, a different one each time, alternating status so every update changes it
+  // (priority too: a status change alone could be a no-op for rows already in that status).
+  const targets = (await db.query<{ id: string }>('SELECT id FROM agent_tasks WHERE organization_id = $1 ORDER BY id LIMIT $2',
+    [organizationId, Math.max(rows, 1)])).rows.map((r) => r.id);
+  let next = 0;
+  const update = () => {
+    const id = targets[next++ % targets.length];
+    const status = Math.floor(next / targets.length) % 2 === 0 ? 'running' : 'queued';
+    return timed(() => db.query('UPDATE agent_tasks SET status = $2, priority = (priority + 1) % 100 WHERE id = $1', [id, status])).then((t) => t.ms);
+  };
+
+  // Both sides change agent_tasks' trigger state as the owner when they begin (the application side with a
+  // no-op when it needs no audit trigger), so both pay the same plan-cache invalidation.
+  const appSide = (statement: () => Promise<number>, audited = false): Side => ({
+    begin: async () => {
+      await db.exec('BEGIN');
+      await db.exec(`ALTER TABLE agent_tasks ENABLE TRIGGER ${audited ? 'bench_agent_tasks_audit' : 'agent_tasks_set_updated_at'}`);
+      await db.exec('SET LOCAL ROLE app_user');
+      await db.query('SELECT set_app_user($1::uuid)', [userId]);
+    },
+    end: async () => {
+      await db.exec('RESET ROLE');
+      if (audited) await db.exec('ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit');
+      await db.exec('COMMIT');
+    },
+    statement,
+  });
+  const ownerSide = (statement: () => Promise<number>): Side => ({
+    begin: async () => {
+      await beginAsOwner(db);
+      await db.exec('ALTER TABLE agent_tasks DISABLE TRIGGER USER');
+    },
+    end: async () => {
+      await db.exec('ALTER TABLE agent_tasks ENABLE TRIGGER USER');
+      await db.exec('ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit');
+      await db.exec('COMMIT');
+    },
+    statement,
+  });
+
+  // The informational audit trigger exists for the whole run but fires only while a variant enables it.
+  await db.exec(`CREATE TRIGGER bench_agent_tasks_audit AFTER INSERT ON agent_tasks
+                   FOR EACH ROW EXECUTE FUNCTION tenancy.audit_row_change();
+                 ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit;`);
+  try {
+    const results: WriteResult[] = [];
+    const record = (operation: string, withWhat: string, rowsPerStatement: number, judged: boolean, samples: { with: number[]; without: number[] }) => {
+      const w = summarize(samples.with);
+      const wo = summarize(samples.without);
+      const r = ratio(w.p50, wo.p50);
+      results.push({
+        operation,
+        with: withWhat,
+        rowsPerStatement,
+        withChecks: w,
+        without: wo,
+        rowsPerSecondWith: (rowsPerStatement * 1000) / w.p50,
+        rowsPerSecondWithout: (rowsPerStatement * 1000) / wo.p50,
+        ratio: r,
+        judged,
+        pass: !judged || r <= WRITE_RATIO_TARGET,
+      });
+      log(`  ${operation}: ×${r.toFixed(2)}`);
+    };
+
+    record('insert (1 row)', 'app_user: RLS WITH CHECK, triggers', 1, true,
+      await compare(db, appSide(insertApp), ownerSide(insertOwner), rows));
+    record(`insert batch (${BATCH_ROWS} rows)`, 'app_user: RLS WITH CHECK, triggers', BATCH_ROWS, true,
+      await compare(db, appSide(batchApp), ownerSide(batchOwner), Math.max(4, Math.ceil(rows / BATCH_ROWS) * 4)));
+    record('update status (1 row)', 'app_user: RLS USING + WITH CHECK, updated_at trigger', 1, true,
+      await compare(db, appSide(update), ownerSide(update), rows));
+    record('insert (1 row), audited', 'app_user: RLS WITH CHECK, plus an audit trigger agent_tasks does not have', 1, false,
+      await compare(db, appSide(insertApp, true), ownerSide(insertOwner), rows));
+    return results;
+  } finally {
+    await db.exec('DROP TRIGGER bench_agent_tasks_audit ON agent_tasks');
+  }
+}
