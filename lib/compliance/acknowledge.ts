@@ -5,7 +5,7 @@
  * and, where a rule reports several findings on one resource, names the
  * finding (`AwsSolutions-IAM5[Resource::*]`) so a new finding is not hidden.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 
@@ -13,7 +13,8 @@ import type { IConstruct } from 'constructs';
 const SENTENCE = /^[A-Z][^]{24,}[.!]$/;
 
 /**
- * Acknowledges rule `ruleId` on `construct` (and its children) with `reason`.
+ * Acknowledges rule `ruleId` on `construct` with `reason`: on its CloudFormation
+ * resource when it has one, else on the construct and everything below it.
  * @throws Error when the reason is not at least one sentence or the rule id is malformed
  */
 export function acknowledge(construct: IConstruct, ruleId: string, reason: string): void {
@@ -25,7 +26,10 @@ export function acknowledge(construct: IConstruct, ruleId: string, reason: strin
       `Acknowledgement of ${ruleId} on ${construct.node.path} needs a reason of at least one sentence, got "${reason}"`,
     );
   }
-  Validations.of(construct).acknowledge({ id: ruleId, reason: reason.trim() });
+  // On the CloudFormation resource itself where the construct has one, so the
+  // acknowledgement covers that resource and not its neighbours.
+  const target = CfnResource.isCfnResource(construct.node.defaultChild) ? construct.node.defaultChild : construct;
+  Validations.of(target).acknowledge({ id: ruleId, reason: reason.trim() });
 }
 
 /**

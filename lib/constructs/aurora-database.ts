@@ -208,14 +208,17 @@ export class AuroraDatabase extends Construct {
     });
     this.cluster.node.addDependency(this.postgresLogGroup);
     this.masterSecret = this.cluster.secret!;
-    this.masterSecret.applyRemovalPolicy(supportingRemovalPolicy);
+    // `cluster.secret` is the attachment; the generated secret is the cluster's child.
+    (this.cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(supportingRemovalPolicy);
 
     // Aurora backs up the cluster volume: the instances hold no data of their own.
-    for (const rule of ['HIPAA.Security-RDSInBackupPlan', 'NIST.800.53.R5-RDSInBackupPlan']) {
-      acknowledge(this.cluster, rule,
-        'Aurora instances have no storage of their own: the cluster volume is backed up continuously with ' +
-          `${props.backupRetention.toDays()} days of point-in-time recovery and copy-tags-to-snapshot, ` +
-          'and AWS Backup does not accept Aurora instances, only clusters.');
+    for (const instance of this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance)) {
+      for (const rule of ['HIPAA.Security-RDSInBackupPlan', 'NIST.800.53.R5-RDSInBackupPlan']) {
+        acknowledge(instance, rule,
+          'Aurora instances have no storage of their own: the cluster volume is backed up continuously with ' +
+            `${props.backupRetention.toDays()} days of point-in-time recovery and copy-tags-to-snapshot, ` +
+            'and AWS Backup does not accept Aurora instances, only clusters.');
+      }
     }
 
     const rotationOptions = {
