@@ -3,6 +3,8 @@
  * assembly after one synth with every compliance check on: each security
  * property the data tier promises, the differences prod makes, and snapshots.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON read back from cdk.out */
+import * as fs from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DISABLED_GUARD_RULES } from '../../lib/compliance';
 import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
@@ -380,7 +382,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
 
   describe('compliance', () => {
     it('passes every check: no unacknowledged finding in the validation report', () => {
-      const report = JSON.parse(require('node:fs').readFileSync(`${synth.outdir}/validation-report.json`, 'utf8'));
+      const report = JSON.parse(fs.readFileSync(`${synth.outdir}/validation-report.json`, 'utf8'));
       const failures = report.pluginReports.filter((p: any) => p.conclusion === 'failure' || p.violations.some((v: any) => v.severity === 'error'));
       expect(failures).toEqual([]);
       expect(DISABLED_GUARD_RULES).toEqual({});

@@ -3,6 +3,7 @@
  * cdk.json, compliance checks on, no AWS account), once per caller, and reads
  * the templates back from the cloud assembly.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON read back from cdk.out */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
