@@ -11,7 +11,7 @@ import { type App, Aspects, CfnResource, type IAspect, Stage, Validations } from
 import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
 
-export { acknowledge } from './acknowledge';
+export { acknowledge, wildcardFinding } from './acknowledge';
 
 /**
  * Control Tower rules switched off for the whole app, with the reason. Empty:
@@ -21,7 +21,7 @@ export { acknowledge } from './acknowledge';
  */
 export const DISABLED_GUARD_RULES: Readonly<Record<string, string>> = {};
 
-/** Adds the nag packs and the Control Tower guard rules to `app`. */
+/** Adds the nag packs and the Control Tower guard rules to `app`; call it once its stages exist. */
 export function addComplianceChecks(app: App): void {
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app),
