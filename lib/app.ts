@@ -4,7 +4,7 @@
  */
 import { App, type AppProps } from 'aws-cdk-lib';
 import { addComplianceChecks } from './compliance';
-import { ENVIRONMENT_NAMES, isEnvironmentName, loadEnvironmentConfig, type EnvironmentName } from './config';
+import { ENVIRONMENT_NAMES, loadEnvironmentConfig, type EnvironmentName } from './config';
 import { EnvironmentStage, STAGE_IDS } from './environment-stage';
 
 const FAIL_SYNTH_ON_VALIDATION_ERRORS = '@aws-cdk/core:failSynthOnValidationErrors';
@@ -44,7 +44,6 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
   const stages: Partial<Record<EnvironmentName, EnvironmentStage>> = {};
   for (const name of requested) {
     const config = loadEnvironmentConfig(name); // throws for an unknown name, naming it
-    if (!isEnvironmentName(config.name)) continue;
     stages[config.name] = new EnvironmentStage(app, STAGE_IDS[config.name], { config });
   }
   addComplianceChecks(app);

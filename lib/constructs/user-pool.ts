@@ -98,7 +98,6 @@ export class PlatformUserPool extends Construct {
 
     this.domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: props.domainPrefix },
-      managedLoginVersion: cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
     });
 
     this.webClient = this.userPool.addClient('WebClient', {

@@ -42,11 +42,10 @@ export function synthesize(environments: string[] = ['dev', 'staging', 'prod'], 
   const assembly = built.app.synth();
   const templates: Record<string, Record<string, any>> = {};
   const templateText: Record<string, string> = {};
-  for (const [name, stage] of Object.entries(built.stages)) {
-    const stack = assembly.getNestedAssembly(stage!.artifactId).getStackArtifact(stage!.dataTier.artifactId);
-    templateText[stage!.stageName] = fs.readFileSync(stack.templateFullPath, 'utf8');
-    templates[stage!.stageName] = JSON.parse(templateText[stage!.stageName]);
-    void name;
+  for (const stage of Object.values(built.stages)) {
+    const stack = assembly.getNestedAssembly(stage.artifactId).getStackArtifact(stage.dataTier.artifactId);
+    templateText[stage.stageName] = fs.readFileSync(stack.templateFullPath, 'utf8');
+    templates[stage.stageName] = JSON.parse(templateText[stage.stageName]);
   }
   return { built, assembly, outdir, templates, templateText };
 }
