@@ -48,7 +48,7 @@ export async function acquireLock(client: SqlClient, key: string, deadline: numb
   for (;;) {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
     if (rows[0]?.locked) {
-      if (reported) logger.info('lock acquired', { lockKey: key });
+      if (reported) logger.info('lock acquired', { event: 'lock_acquired', lockKey: key });
       return;
     }
     const remaining = deadline - Date.now();
@@ -63,7 +63,7 @@ export async function acquireLock(client: SqlClient, key: string, deadline: numb
     if (!reported) {
       reported = true;
       const holder = await lockHolder(client, key).catch(() => undefined);
-      logger.info('waiting for the migration lock', { lockKey: key, holderPid: holder?.pid, holderApplication: holder?.application_name ?? undefined });
+      logger.info('waiting for the migration lock', { event: 'lock_wait', lockKey: key, holderPid: holder?.pid, holderApplication: holder?.application_name ?? undefined });
     }
     await sleep(Math.min(delay * (0.75 + Math.random() * 0.5), remaining));
     delay = Math.min(delay * 1.6, 1000);

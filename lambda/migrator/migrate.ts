@@ -124,8 +124,11 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
     for (const step of plan.steps) {
       const { file } = step;
       logger.info(`${step.action === 'apply' ? 'applying' : step.action === 'reapply' ? 're-applying' : 'resuming'} ${file.displayPath}`, {
+        event: 'file_start',
         kind: file.kind,
         version: file.version,
+        path: file.displayPath,
+        action: step.action,
         ...(step.skipStatements ? { skipStatements: step.skipStatements } : {}),
       });
       const durationMs = await applyStep(
@@ -133,7 +136,14 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
         step,
       );
       applied.push({ kind: file.kind, version: file.version, name: file.name, path: file.displayPath, action: step.action, durationMs });
-      logger.info(`done ${file.displayPath}`, { kind: file.kind, version: file.version, durationMs });
+      logger.info(`${step.action === 'reapply' ? 're-applied' : step.action === 'resume' ? 'resumed' : 'applied'} ${file.displayPath} in ${durationMs} ms`, {
+        event: 'file_done',
+        kind: file.kind,
+        version: file.version,
+        path: file.displayPath,
+        action: step.action,
+        durationMs,
+      });
       if (file.kind === 'migration' && (currentVersion === undefined || file.version > currentVersion)) currentVersion = file.version;
     }
 
@@ -224,7 +234,7 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
         });
       }
       await client.execute(repairSql(file, row.statementsDone, row.checksum, RUNNER_VERSION));
-      logger.info(`repaired ${file.displayPath}`, { oldChecksum: row.checksum, newChecksum: file.checksum });
+      logger.info(`repaired ${file.displayPath}`, { event: 'repaired', path: file.displayPath, oldChecksum: row.checksum, newChecksum: file.checksum });
       repaired.push({ kind: file.kind, version: file.version, path: file.displayPath, oldChecksum: row.checksum, newChecksum: file.checksum });
     }
     return { repaired, unchanged };
