@@ -6,10 +6,12 @@
  *   -- migrate:lock-timeout 5s         lock_timeout for this file
  *   -- migrate:statement-timeout 10min statement_timeout for this file
  *   -- migrate:up [transaction:false]  accepted for dbmate compatibility
+ *   -- migrate:down                    accepted (dbmate requires it) only with nothing but comments after it
  *
  * An unknown directive, a directive after the first statement, or a
- * `-- migrate:down` section is an error: a typo must not silently change how
- * a migration runs, and this runner never runs down migrations.
+ * `-- migrate:down` section with statements is an error: a typo must not
+ * silently change how a migration runs, and this runner never runs down
+ * migrations.
  */
 import type { SqlLineComment } from './sql-split';
 
@@ -41,8 +43,11 @@ export function parseDuration(text: string): number | undefined {
   return Math.ceil(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']);
 }
 
-/** Reads the directives out of a file's line comments. */
-export function parseDirectives(comments: readonly SqlLineComment[]): { directives: Directives; problems: DirectiveProblem[] } {
+/**
+ * Reads the directives out of a file's line comments.
+ * @param lastStatementOffset offset of the file's last statement (-1 when none), to tell an empty down section
+ */
+export function parseDirectives(comments: readonly SqlLineComment[], lastStatementOffset = -1): { directives: Directives; problems: DirectiveProblem[] } {
   const problems: DirectiveProblem[] = [];
   let noTransaction = false;
   let lockTimeoutMs: number | undefined;
@@ -53,7 +58,9 @@ export function parseDirectives(comments: readonly SqlLineComment[]): { directiv
     const [, name, arg] = m;
     const fail = (message: string) => problems.push({ message, offset: comment.offset });
     if (name === 'down') {
-      fail('down migrations are not supported: remove the "-- migrate:down" section (write a new migration to undo a change)');
+      if (lastStatementOffset > comment.offset) {
+        fail('down migrations are not supported: remove the statements of the "-- migrate:down" section (write a new migration to undo a change)');
+      }
       continue;
     }
     if (!comment.inHeader) {

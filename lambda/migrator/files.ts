@@ -100,7 +100,7 @@ function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): S
   const text = normalizeSql(source.text);
   const at = (offset: number) => lineAndColumn(text, offset);
   const split = splitSqlStatements(text);
-  const { directives, problems: directiveProblems } = parseDirectives(split.lineComments);
+  const { directives, problems: directiveProblems } = parseDirectives(split.lineComments, split.statements.at(-1)?.offset ?? -1);
   const before = problems.length;
   for (const p of [...split.problems, ...directiveProblems]) problems.push({ file: displayPath, ...at(p.offset), message: p.message });
   if (split.statements.length === 0 && split.problems.length === 0) {
