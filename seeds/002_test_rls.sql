@@ -1,0 +1,161 @@
+-- 002_test_rls.sql
+--
+-- RLS self-test, run after the sample data wherever seeds are allowed. It checks every behaviour the database
+-- spec lists under "Testing RLS Policies", acting as app_user for the seed users exactly as the application
+-- does (BEGIN; set_app_user(...); ...), and raises an exception naming the first failure.
+--
+-- It leaves no trace: all of it runs in a sub-transaction that is rolled back at the end, whether the checks
+-- pass (a sentinel exception, caught below) or fail (the failure propagates and aborts the deploy or psql run).
+--
+--   * Alice sees only Acme Corp data
+--   * Charlie sees only Tech Startup data
+--   * Bob cannot see Charlie's data (cross-org isolation), nor change or delete it
+--   * users see only their own sessions
+--   * permission-based updates work: allowed with the permission, silently filtered or refused without it
+--   * no user set, or a malformed one, sees nothing
+--   * the audit log records the acting user
+
+DO $$
+DECLARE
+    acme    constant uuid := '10000000-0000-4000-8000-000000000001';
+    tech    constant uuid := '10000000-0000-4000-8000-000000000002';
+    alice   constant uuid := '20000000-0000-4000-8000-000000000001';
+    bob     constant uuid := '20000000-0000-4000-8000-000000000002';
+    charlie constant uuid := '20000000-0000-4000-8000-000000000003';
+    acme_tasks   bigint;
+    tech_tasks   bigint;
+    seen         bigint;
+    changed      bigint;
+    refused      boolean;
+BEGIN
+    BEGIN
+        -- Expected figures, read as service_role (sees every row).
+        SET LOCAL ROLE service_role;
+        SELECT count(*) INTO acme_tasks FROM agent_tasks WHERE organization_id = acme;
+        SELECT count(*) INTO tech_tasks FROM agent_tasks WHERE organization_id = tech;
+        IF acme_tasks = 0 OR tech_tasks = 0 OR NOT EXISTS (SELECT 1 FROM users WHERE id = charlie) THEN
+            RAISE EXCEPTION 'RLS test needs the sample data: apply seeds/001_sample_data.sql first';
+        END IF;
+
+        SET LOCAL ROLE app_user;
+
+        -- Alice sees only Acme Corp data.
+        PERFORM set_app_user(alice);
+        SELECT count(*) INTO seen FROM organizations;
+        IF seen <> 1 OR NOT EXISTS (SELECT 1 FROM organizations WHERE id = acme) THEN
+            RAISE EXCEPTION 'RLS test failed: Alice should see exactly Acme Corp, sees % organizations', seen;
+        END IF;
+        SELECT count(*) INTO seen FROM agent_tasks;
+        IF seen <> acme_tasks OR EXISTS (SELECT 1 FROM agent_tasks WHERE organization_id <> acme) THEN
+            RAISE EXCEPTION 'RLS test failed: Alice should see the % Acme tasks only, sees %', acme_tasks, seen;
+        END IF;
+        IF EXISTS (SELECT 1 FROM agent_results WHERE organization_id <> acme)
+           OR EXISTS (SELECT 1 FROM organization_members WHERE organization_id <> acme)
+           OR EXISTS (SELECT 1 FROM user_roles WHERE organization_id <> acme) THEN
+            RAISE EXCEPTION 'RLS test failed: Alice sees results, members or role grants outside Acme Corp';
+        END IF;
+
+        -- Charlie sees only Tech Startup data.
+        PERFORM set_app_user(charlie);
+        SELECT count(*) INTO seen FROM agent_tasks;
+        IF seen <> tech_tasks OR EXISTS (SELECT 1 FROM agent_tasks WHERE organization_id <> tech) THEN
+            RAISE EXCEPTION 'RLS test failed: Charlie should see the % Tech Startup tasks only, sees %',
+                tech_tasks, seen;
+        END IF;
+        IF (SELECT count(*) FROM organizations) <> 1 OR NOT EXISTS (SELECT 1 FROM organizations WHERE id = tech) THEN
+            RAISE EXCEPTION 'RLS test failed: Charlie should see exactly Tech Startup Inc';
+        END IF;
+
+        -- Bob cannot see, change or delete Charlie's data.
+        PERFORM set_app_user(bob);
+        IF EXISTS (SELECT 1 FROM agent_tasks WHERE organization_id = tech)
+           OR EXISTS (SELECT 1 FROM agent_results WHERE organization_id = tech)
+           OR EXISTS (SELECT 1 FROM organizations WHERE id = tech)
+           OR EXISTS (SELECT 1 FROM organization_members WHERE organization_id = tech)
+           OR EXISTS (SELECT 1 FROM users WHERE id = charlie)
+           OR EXISTS (SELECT 1 FROM sessions WHERE user_id = charlie) THEN
+            RAISE EXCEPTION 'RLS test failed: Bob can see Tech Startup data';
+        END IF;
+        UPDATE agent_tasks SET priority = 99 WHERE organization_id = tech;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Bob updated % Tech Startup tasks', changed;
+        END IF;
+        DELETE FROM agent_results WHERE organization_id = tech;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Bob deleted % Tech Startup results', changed;
+        END IF;
+
+        -- Users see only their own sessions.
+        PERFORM set_app_user(alice);
+        IF NOT EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM sessions WHERE user_id <> alice) THEN
+            RAISE EXCEPTION 'RLS test failed: Alice should see her own sessions and no other';
+        END IF;
+        UPDATE sessions SET revoked_at = now() WHERE user_id = bob;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Alice revoked % of Bob''s sessions', changed;
+        END IF;
+
+        -- Permission-based updates: Alice (org_admin) may rename Acme; Bob (org_member) and Charlie may not.
+        UPDATE organizations SET name = 'Acme Corporation (RLS test)' WHERE id = acme;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 1 THEN
+            RAISE EXCEPTION 'RLS test failed: Alice (organizations:update) could not rename Acme Corp';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM audit_logs
+                        WHERE table_name = 'organizations' AND record_id = acme::text
+                          AND action = 'update' AND actor_user_id = alice) THEN
+            RAISE EXCEPTION 'RLS test failed: the rename of Acme Corp is not in the audit log with Alice as actor';
+        END IF;
+        PERFORM set_app_user(bob);
+        UPDATE organizations SET name = 'Renamed by Bob' WHERE id = acme;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Bob (no organizations:update) renamed Acme Corp';
+        END IF;
+        IF EXISTS (SELECT 1 FROM audit_logs) THEN
+            RAISE EXCEPTION 'RLS test failed: Bob (no audit:read) can read the audit log';
+        END IF;
+        refused := false;
+        BEGIN
+            INSERT INTO agent_tasks (organization_id, agent_type) VALUES (acme, 'research');
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: Bob (no agents:run) started an agent task';
+        END IF;
+        PERFORM set_app_user(charlie);
+        UPDATE organizations SET name = 'Renamed by Charlie' WHERE id = acme;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Charlie (another organization) renamed Acme Corp';
+        END IF;
+        PERFORM set_app_user(alice);
+        INSERT INTO agent_tasks (organization_id, agent_type) VALUES (acme, 'research');
+        IF NOT user_has_permission(alice, acme, 'agents', 'run')
+           OR user_has_permission(bob, acme, 'agents', 'run')
+           OR user_has_permission(charlie, tech, 'agents', 'run') THEN
+            RAISE EXCEPTION 'RLS test failed: user_has_permission answers wrongly for Alice, Bob or Charlie';
+        END IF;
+
+        -- No user, or a malformed one, sees nothing.
+        PERFORM set_app_user(NULL);
+        IF EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM agent_tasks)
+           OR EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM sessions) THEN
+            RAISE EXCEPTION 'RLS test failed: rows are visible with no user set';
+        END IF;
+        PERFORM set_config('app.current_user_id', 'not-a-uuid', true);
+        IF EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM agent_tasks) THEN
+            RAISE EXCEPTION 'RLS test failed: rows are visible with a malformed user id';
+        END IF;
+
+        -- Everything passed: roll the sub-transaction back (role, settings and rows) with a sentinel.
+        RAISE EXCEPTION USING ERRCODE = 'RLSOK', MESSAGE = 'RLS tests passed';
+    EXCEPTION WHEN SQLSTATE 'RLSOK' THEN
+        RAISE NOTICE 'RLS tests passed';
+    END;
+END
+$$;

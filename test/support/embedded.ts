@@ -1,0 +1,80 @@
+/**
+ * Fresh embedded databases for the schema tests. Migrating and seeding PGlite takes a few seconds, so each
+ * jest worker does it once, dumps the data directory, and every test file starts from a copy of that dump.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pglite';
+
+export const ROOT = join(__dirname, '..', '..');
+export const MIGRATIONS_DIR = join(ROOT, 'migrations');
+export const SEEDS_DIR = join(ROOT, 'seeds');
+
+/** The SQL files of a directory in version order. */
+export function sqlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+/** Runs one file in its own transaction, as the migration runner does. */
+export async function applyFile(db: EmbeddedDatabase, file: string): Promise<void> {
+  await db.exec('BEGIN');
+  try {
+    await db.exec(readFileSync(file, 'utf8'));
+    await db.exec('COMMIT');
+  } catch (error) {
+    await db.exec('ROLLBACK');
+    throw new Error(`${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+let emptyDump: Promise<Blob> | undefined;
+let seededDump: Promise<Blob> | undefined;
+
+/** A new in-memory database with nothing applied (a copy of a cached fresh cluster: no initdb per test). */
+export async function openFreshDatabase(): Promise<EmbeddedDatabase> {
+  emptyDump ??= (async () => {
+    const db = await openEmbeddedDatabase();
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    return dump;
+  })();
+  return openEmbeddedDatabase({ loadDataDir: await emptyDump });
+}
+
+/** A new in-memory database with every migration and seed applied (seeds/002_test_rls.sql passing). */
+export async function openSeededDatabase(): Promise<EmbeddedDatabase> {
+  seededDump ??= (async () => {
+    const db = await openFreshDatabase();
+    for (const file of [...sqlFiles(MIGRATIONS_DIR), ...sqlFiles(SEEDS_DIR)]) await applyFile(db, file);
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    return dump;
+  })();
+  return openEmbeddedDatabase({ loadDataDir: await seededDump });
+}
+
+/** The seed data's fixed ids (seeds/001_sample_data.sql). */
+export const SEED = {
+  org: {
+    acme: '10000000-0000-4000-8000-000000000001',
+    tech: '10000000-0000-4000-8000-000000000002',
+    health: '10000000-0000-4000-8000-000000000003',
+  },
+  user: {
+    alice: '20000000-0000-4000-8000-000000000001',
+    bob: '20000000-0000-4000-8000-000000000002',
+    charlie: '20000000-0000-4000-8000-000000000003',
+    diana: '20000000-0000-4000-8000-000000000004',
+  },
+  role: {
+    superAdmin: '30000000-0000-4000-8000-000000000001',
+    orgAdmin: '30000000-0000-4000-8000-000000000002',
+    orgMember: '30000000-0000-4000-8000-000000000003',
+    agentUser: '30000000-0000-4000-8000-000000000004',
+  },
+  task: { acme1: '40000000-0000-4000-8000-000000000001', tech1: '40000000-0000-4000-8000-000000000003' },
+  result: { acme1: '50000000-0000-4000-8000-000000000001', tech1: '50000000-0000-4000-8000-000000000003' },
+} as const;
