@@ -3,7 +3,7 @@
  * functions, except `readSqlDirectory`, the one place that reads the disk.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDirectives, type Directives } from './directives';
 import { MigrationError } from './errors';
@@ -169,25 +169,25 @@ export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind): Sq
  * Reads the `.sql` files of a directory (not recursive; other files and
  * dot-files are ignored, so a README can sit beside the migrations).
  * A missing directory reads as empty only when `optional` is set.
+ * Synchronous on purpose: a few hundred small files read faster this way
+ * than through the thread pool, and nothing else runs meanwhile.
  */
-export async function readSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): Promise<SqlSource[]> {
+export function readSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): SqlSource[] {
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (options.optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new MigrationError(`cannot read directory ${dir}: ${(err as Error).message}`, { code: 'usage', cause: err });
   }
-  const names = entries
+  const prefix = (options.displayPrefix ?? dir).replace(/\/+$/, '');
+  return entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && e.name.toLowerCase().endsWith('.sql'))
     .map((e) => e.name)
-    .sort();
-  const prefix = options.displayPrefix ?? dir;
-  return Promise.all(
-    names.map(async (fileName) => ({
+    .sort()
+    .map((fileName) => ({
       fileName,
-      displayPath: prefix ? `${prefix.replace(/\/+$/, '')}/${fileName}` : fileName,
-      text: await readFile(join(dir, fileName), 'utf8'),
-    })),
-  );
+      displayPath: prefix ? `${prefix}/${fileName}` : fileName,
+      text: readFileSync(join(dir, fileName), 'utf8'),
+    }));
 }

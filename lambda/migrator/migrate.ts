@@ -86,7 +86,7 @@ const DEFAULT_RUN_MS = 15 * 60_000;
 
 async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean): Promise<SqlFile[]> {
   if (source === undefined) return [];
-  const sources = typeof source === 'string' ? await readSqlDirectory(source, { optional }) : source;
+  const sources = typeof source === 'string' ? readSqlDirectory(source, { optional }) : source;
   return parseSqlFiles(sources, kind);
 }
 

@@ -42,8 +42,15 @@ export interface SplitResult {
   readonly problems: SqlScanProblem[];
 }
 
-const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
-const IDENT_CONT = /[A-Za-z0-9_$\u0080-\uffff]/;
+/** Letters, `_` and any non-ASCII character start an identifier (as in Postgres's lexer). */
+function isIdentStart(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code >= 128;
+}
+
+/** Identifiers continue with digits and `$` too. */
+function isIdentCont(code: number): boolean {
+  return isIdentStart(code) || (code >= 48 && code <= 57) || code === 36;
+}
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
 
 /** True when the identifiers that start a statement are CREATE [OR REPLACE] FUNCTION|PROCEDURE. */
@@ -113,10 +120,10 @@ export function splitSqlStatements(sql: string): SplitResult {
         problems.push({ message: `unterminated dollar-quoted string ${tag}`, offset: i });
         i = n;
       } else i = close + tag.length;
-    } else if (IDENT_START.test(c)) {
+    } else if (isIdentStart(sql.charCodeAt(i))) {
       markToken(i);
       let j = i + 1;
-      while (j < n && IDENT_CONT.test(sql[j])) j++;
+      while (j < n && isIdentCont(sql.charCodeAt(j))) j++;
       const word = sql.slice(i, j).toLowerCase();
       if ((word === 'e' || word === 'x' || word === 'b' || word === 'n') && sql[j] === "'") {
         // E'...' honours backslash escapes; B'', X'' and N'' quote like plain strings.
