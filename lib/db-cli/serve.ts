@@ -53,7 +53,9 @@ export async function serve(options: CliOptions, io: Io, signals: NodeJS.EventEm
       server = await listen(db, wanted);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      if (options.port !== undefined) throw new Error(`port ${wanted} on 127.0.0.1 is already in use: choose another with --port N (or --port 0 for any free port)`);
+      if (options.port !== undefined) {
+        throw new Error(`port ${wanted} on 127.0.0.1 is already in use: choose another with --port N (or --port 0 for any free port)`, { cause: err });
+      }
       io.err(`port ${wanted} is in use; serving on another free port instead`);
       server = await listen(db, 0);
     }
