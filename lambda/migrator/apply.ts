@@ -117,8 +117,8 @@ async function applyInTransaction(ctx: ApplyContext, step: PlannedStep): Promise
   const limits = timeouts(ctx, file);
   let statementTimeout = limits.statement;
   let current: SqlStatement | undefined;
-  await client.execute(`BEGIN; SET LOCAL lock_timeout = '${limits.lock}ms'; SET LOCAL statement_timeout = '${statementTimeout}ms'`);
   try {
+    await client.execute(`BEGIN; SET LOCAL lock_timeout = '${limits.lock}ms'; SET LOCAL statement_timeout = '${statementTimeout}ms'`);
     for (const statement of file.statements) {
       current = statement;
       const remaining = remainingMs(ctx.deadline);
@@ -152,8 +152,8 @@ async function applyWithoutTransaction(ctx: ApplyContext, step: PlannedStep): Pr
   const base = { kind: file.kind, version: file.version, name: file.name, path: file.fileName, checksum: file.checksum, runnerVersion: ctx.runnerVersion };
   let recordedAt = started;
   let current: SqlStatement | undefined;
-  await client.execute(`SET lock_timeout = '${limits.lock}ms'; SET statement_timeout = '${statementTimeout}ms'`);
   try {
+    await client.execute(`SET lock_timeout = '${limits.lock}ms'; SET statement_timeout = '${statementTimeout}ms'`);
     const total = file.statements.length;
     for (let i = step.skipStatements; i < total; i++) {
       const statement = file.statements[i];

@@ -81,3 +81,25 @@ export function countingClient(inner: SqlClient): SqlClient & { readonly roundTr
     },
   };
 }
+
+/**
+ * Bounds every call through the client by `deadline` (epoch ms). Server-side
+ * timeouts cover a slow statement; this covers a server or network that stops
+ * answering, so the caller (a Lambda with a hard timeout) still gets to report.
+ * After a rejection the session is in an unknown state: close it.
+ */
+export function withDeadline(inner: SqlClient, deadline: number, timeoutError: () => Error): SqlClient {
+  const bounded = <T>(call: () => Promise<T>): Promise<T> => {
+    const ms = deadline - Date.now();
+    if (ms <= 0) return Promise.reject(timeoutError());
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError()), ms);
+    });
+    return Promise.race([call(), expired]).finally(() => clearTimeout(timer));
+  };
+  return {
+    query: (text, params) => bounded(() => inner.query(text, params)),
+    execute: (text) => bounded(() => inner.execute(text)),
+  };
+}

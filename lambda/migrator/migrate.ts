@@ -7,9 +7,9 @@
  * the history, release the lock.
  */
 import { applyStep, repairSql } from './apply';
-import type { SqlClient } from './client';
+import { withDeadline, type SqlClient } from './client';
 import { MigrationError } from './errors';
-import { parseSqlFiles, readSqlDirectory, type FileKind, type SqlFile, type SqlSource } from './files';
+import { parseFileName, parseSqlFiles, readSqlDirectory, type FileKind, type SqlFile, type SqlSource } from './files';
 import { createHistory, readHistory, type History } from './history';
 import { acquireLock, DEFAULT_LOCK_KEY, releaseLock } from './lock';
 import { silentLogger, type MigrationLogger } from './logger';
@@ -83,6 +83,28 @@ export interface MigrateResult {
 }
 
 const DEFAULT_RUN_MS = 15 * 60_000;
+/** How long past the deadline a call may hang before the runner stops waiting for the server. */
+const UNRESPONSIVE_GRACE_MS = 2000;
+/** How long releasing the lock may take. */
+const RELEASE_TIMEOUT_MS = 2000;
+
+function unresponsive(): MigrationError {
+  return new MigrationError('the database stopped answering before the deadline', {
+    code: 'deadline',
+    hint: 'check the connection to the database; the lock is released when the session ends',
+  });
+}
+
+/** Runs `body` under the lock on a session bounded by the deadline, releasing the lock on every path. */
+async function underLock<T>(client: SqlClient, deadline: number, lockKey: string, logger: MigrationLogger, body: (session: SqlClient) => Promise<T>): Promise<T> {
+  const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
+  await acquireLock(session, lockKey, deadline, logger);
+  try {
+    return await body(session);
+  } finally {
+    await releaseLock(withDeadline(client, Date.now() + RELEASE_TIMEOUT_MS, unresponsive), lockKey, logger);
+  }
+}
 
 async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean): Promise<SqlFile[]> {
   if (source === undefined) return [];
@@ -91,10 +113,18 @@ async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, opti
 }
 
 /** Reads and validates the files a run uses (before any database work). */
-export async function loadRunFiles(options: RunnerOptions): Promise<{ migrations: SqlFile[]; seeds: SqlFile[] | undefined; seedFilesIgnored: SqlFile[] }> {
+export async function loadRunFiles(
+  options: RunnerOptions,
+): Promise<{ migrations: SqlFile[]; seeds: SqlFile[] | undefined; seedFilesIgnored: Array<{ kind: 'seed'; version: number; path: string }> }> {
   const migrations = await loadFiles(options.migrations, 'migration', false);
-  const seedFiles = await loadFiles(options.seeds, 'seed', true);
-  return options.allowSeeds ? { migrations, seeds: seedFiles, seedFilesIgnored: [] } : { migrations, seeds: undefined, seedFilesIgnored: seedFiles };
+  if (options.allowSeeds) return { migrations, seeds: await loadFiles(options.seeds, 'seed', true), seedFilesIgnored: [] };
+  // Seeds that will not run are only listed: a broken dev-only seed must not stop a production deploy.
+  const sources = options.seeds === undefined ? [] : typeof options.seeds === 'string' ? readSqlDirectory(options.seeds, { optional: true }) : options.seeds;
+  const seedFilesIgnored = sources.flatMap((source) => {
+    const parsed = parseFileName(source.fileName);
+    return parsed ? [{ kind: 'seed' as const, version: parsed.version, path: source.displayPath ?? source.fileName }] : [];
+  });
+  return { migrations, seeds: undefined, seedFilesIgnored };
 }
 
 /**
@@ -111,13 +141,12 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
   const { migrations, seeds, seedFilesIgnored } = await loadRunFiles(options);
 
-  await acquireLock(client, lockKey, deadline, logger);
-  try {
-    const history = await readHistory(client);
+  return underLock(client, deadline, lockKey, logger, async (session) => {
+    const history = await readHistory(session);
     const plan = planRun(migrations, seeds, history, options);
     for (const warning of plan.warnings) logger.warn(warning);
     if (plan.error) throw plan.error;
-    if (plan.steps.length > 0 && !history) await createHistory(client);
+    if (plan.steps.length > 0 && !history) await createHistory(session);
 
     const applied: AppliedStep[] = [];
     let currentVersion = plan.currentVersion;
@@ -132,7 +161,7 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
         ...(step.skipStatements ? { skipStatements: step.skipStatements } : {}),
       });
       const durationMs = await applyStep(
-        { client, deadline, lockTimeoutMs: options.lockTimeoutMs ?? 5000, statementTimeoutMs: options.statementTimeoutMs ?? 0, runnerVersion: RUNNER_VERSION },
+        { client: session, deadline, lockTimeoutMs: options.lockTimeoutMs ?? 5000, statementTimeoutMs: options.statementTimeoutMs ?? 0, runnerVersion: RUNNER_VERSION },
         step,
       );
       applied.push({ kind: file.kind, version: file.version, name: file.name, path: file.displayPath, action: step.action, durationMs });
@@ -152,12 +181,10 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
       ...[...plan.migrations, ...plan.seeds]
         .filter((s) => s.state === 'applied' && !executed.has(`${s.kind}:${s.version}`))
         .map((s) => ({ kind: s.kind, version: s.version, path: s.path, reason: 'already_applied' as const })),
-      ...seedFilesIgnored.map((f) => ({ kind: f.kind, version: f.version, path: f.displayPath, reason: 'seeds_not_allowed' as const })),
+      ...seedFilesIgnored.map((f) => ({ ...f, reason: 'seeds_not_allowed' as const })),
     ];
     return { applied, skipped, currentVersion, warnings: plan.warnings, durationMs: Date.now() - started };
-  } finally {
-    await releaseLock(client, lockKey, logger);
-  }
+  });
 }
 
 /** What `inspect` found: the plan, plus the history it was made from. */
@@ -213,9 +240,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
     return matches[0];
   });
 
-  await acquireLock(client, lockKey, deadline, logger);
-  try {
-    const history = await readHistory(client);
+  return underLock(client, deadline, lockKey, logger, async (session) => {
+    const history = await readHistory(session);
     const repaired: Array<RepairResult['repaired'][number]> = [];
     const unchanged: string[] = [];
     for (const file of targets) {
@@ -233,12 +259,10 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
           file: file.displayPath,
         });
       }
-      await client.execute(repairSql(file, row.statementsDone, row.checksum, RUNNER_VERSION));
+      await session.execute(repairSql(file, row.statementsDone, row.checksum, RUNNER_VERSION));
       logger.info(`repaired ${file.displayPath}`, { event: 'repaired', path: file.displayPath, oldChecksum: row.checksum, newChecksum: file.checksum });
       repaired.push({ kind: file.kind, version: file.version, path: file.displayPath, oldChecksum: row.checksum, newChecksum: file.checksum });
     }
     return { repaired, unchanged };
-  } finally {
-    await releaseLock(client, lockKey, logger);
-  }
+  });
 }
