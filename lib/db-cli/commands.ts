@@ -145,7 +145,7 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
             ),
           );
         } else if (options.command === 'verify') {
-          if (!error(inspection)) io.out(`Verified: files valid, checksums of ${inspection.migrations.filter((m) => m.state === 'applied').length} applied migrations match.`);
+          if (!inspection.error) io.out(`Verified: files valid, checksums of ${inspection.migrations.filter((m) => m.state === 'applied').length} applied migrations match.`);
         } else {
           printInspection(io, inspection, options.command);
         }
@@ -169,8 +169,4 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
   } finally {
     await db?.close().catch(() => {});
   }
-}
-
-function error(inspection: Inspection): boolean {
-  return inspection.error !== undefined;
 }
