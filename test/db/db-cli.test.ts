@@ -4,13 +4,23 @@
  * with `pg` as psql would. Runs the compiled dist/bin/db.js (npm test builds it).
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'db.js');
+
+/** The project's files of one kind, as the CLI names them, in order. */
+const projectFiles = (dir: 'migrations' | 'seeds') =>
+  readdirSync(join(ROOT, dir))
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+const MIGRATIONS = projectFiles('migrations');
+const SEEDS = projectFiles('seeds');
+const LATEST = Number(/^migrations\/(\d+)_/.exec(MIGRATIONS[MIGRATIONS.length - 1])![1]);
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -33,19 +43,14 @@ describe('db CLI on the embedded database', () => {
     const migrated = await runCli(['migrate', '--data-dir', dataDir, '--json']);
     expect(migrated.code).toBe(0);
     const result = JSON.parse(migrated.stdout) as { applied: Array<{ kind: string; path: string }>; currentVersion: number };
-    expect(result.applied.map((a) => `${a.kind}:${a.path}`)).toEqual([
-      'migration:migrations/001_extensions.sql',
-      'migration:migrations/002_core_schema.sql',
-      'migration:migrations/003_rls_policies.sql',
-      'seed:seeds/001_sample_data.sql',
-      'seed:seeds/002_test_rls.sql',
-    ]);
+    expect(result.applied.map((a) => `${a.kind}:${a.path}`)).toEqual([...MIGRATIONS.map((p) => `migration:${p}`), ...SEEDS.map((p) => `seed:${p}`)]);
+    expect(result.currentVersion).toBe(LATEST);
     // One progress line per file on stderr, with its duration.
-    expect(migrated.stderr.split('\n').filter((l) => / \(\d+ ms\)$/.test(l))).toHaveLength(5);
+    expect(migrated.stderr.split('\n').filter((l) => / \(\d+ ms\)$/.test(l))).toHaveLength(MIGRATIONS.length + SEEDS.length);
 
     const status = await runCli(['status', '--data-dir', dataDir, '--json']);
     expect(status.code).toBe(0);
-    expect((JSON.parse(status.stdout) as { exitCode: number; currentVersion: number }).currentVersion).toBe(3);
+    expect((JSON.parse(status.stdout) as { exitCode: number; currentVersion: number }).currentVersion).toBe(LATEST);
   });
 
   it('serves the database on 127.0.0.1 for one client and stops cleanly on SIGTERM', async () => {
@@ -69,7 +74,7 @@ describe('db CLI on the embedded database', () => {
         const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations');
         expect(rows[0].n).toBe(3);
         const history = await client.query('SELECT count(*)::int AS n FROM migration_history.applied_files');
-        expect(history.rows[0].n).toBe(5);
+        expect(history.rows[0].n).toBe(MIGRATIONS.length + SEEDS.length);
       } finally {
         await client.end();
       }
