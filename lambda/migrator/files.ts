@@ -89,19 +89,18 @@ interface FileProblem {
   readonly message: string;
 }
 
-/** Parses one source into a `SqlFile`, collecting problems instead of stopping at the first. */
-function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): SqlFile | undefined {
-  const displayPath = source.displayPath ?? source.fileName;
-  const parsedName = parseFileName(source.fileName);
-  if (!parsedName) {
-    problems.push({ file: displayPath, message: 'bad file name: expected NNN_name.sql (digits, underscore, then letters, digits, _ or -)' });
-    return undefined;
-  }
-  const text = normalizeSql(source.text);
+interface Body {
+  readonly statements: readonly SqlStatement[];
+  readonly directives: Directives;
+  readonly problems: readonly FileProblem[];
+}
+
+/** Splits a file's text into statements and reads its directives, collecting every problem. */
+function parseBody(text: string, displayPath: string): Body {
   const at = (offset: number) => lineAndColumn(text, offset);
   const split = splitSqlStatements(text);
   const { directives, problems: directiveProblems } = parseDirectives(split.lineComments, split.statements.at(-1)?.offset ?? -1);
-  const before = problems.length;
+  const problems: FileProblem[] = [];
   for (const p of [...split.problems, ...directiveProblems]) problems.push({ file: displayPath, ...at(p.offset), message: p.message });
   if (split.statements.length === 0 && split.problems.length === 0) {
     problems.push({ file: displayPath, message: text.trim() === '' ? 'empty file' : 'file contains no SQL statements' });
@@ -118,8 +117,34 @@ function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): S
       });
     }
   }
-  if (problems.length > before) return undefined;
-  return {
+  return { statements: split.statements, directives, problems };
+}
+
+/** The memoized body parse of each lazily parsed file. */
+const bodies = new WeakMap<SqlFile, () => Body>();
+
+function invalidFiles(kind: string, problems: readonly FileProblem[]): MigrationError {
+  const lines = problems.map((p) => `${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}`);
+  const first = problems[0];
+  return new MigrationError(problems.length === 1 ? first.message : `${problems.length} problems in ${kind} files:\n${lines.join('\n')}`, {
+    code: 'invalid_file',
+    file: first.file,
+    line: first.line,
+    column: first.column,
+    files: [...new Set(problems.map((p) => p.file))],
+  });
+}
+
+/** Parses one source into a `SqlFile`, collecting problems instead of stopping at the first. */
+function parseOne(source: SqlSource, kind: FileKind, lazy: boolean, problems: FileProblem[]): SqlFile | undefined {
+  const displayPath = source.displayPath ?? source.fileName;
+  const parsedName = parseFileName(source.fileName);
+  if (!parsedName) {
+    problems.push({ file: displayPath, message: 'bad file name: expected NNN_name.sql (digits, underscore, then letters, digits, _ or -)' });
+    return undefined;
+  }
+  const text = normalizeSql(source.text);
+  const head = {
     kind,
     version: parsedName.version,
     name: parsedName.name,
@@ -127,9 +152,43 @@ function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): S
     displayPath,
     text,
     checksum: createHash('sha256').update(text, 'utf8').digest('hex'),
-    statements: split.statements,
-    directives,
   };
+  if (!lazy) {
+    const body = parseBody(text, displayPath);
+    if (body.problems.length > 0) {
+      problems.push(...body.problems);
+      return undefined;
+    }
+    return { ...head, statements: body.statements, directives: body.directives };
+  }
+  let parsed: Body | undefined;
+  const body = () => (parsed ??= parseBody(text, displayPath));
+  const valid = () => {
+    const b = body();
+    if (b.problems.length > 0) throw invalidFiles(kind, b.problems);
+    return b;
+  };
+  const file: SqlFile = {
+    ...head,
+    get statements() {
+      return valid().statements;
+    },
+    get directives() {
+      return valid().directives;
+    },
+  };
+  bodies.set(file, body);
+  return file;
+}
+
+export interface ParseOptions {
+  /**
+   * Check names, versions and checksums now, but split statements and read
+   * directives only when first used; `validateSqlFiles` checks a chosen set.
+   * A run that finds everything applied then never splits a statement.
+   * @default false
+   */
+  readonly lazy?: boolean;
 }
 
 /**
@@ -138,11 +197,11 @@ function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): S
  * quotes, unknown directives and transaction-control statements are all
  * reported together in one `MigrationError` (code `invalid_file`).
  */
-export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind): SqlFile[] {
+export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind, options: ParseOptions = {}): SqlFile[] {
   const problems: FileProblem[] = [];
   const files: SqlFile[] = [];
   for (const source of sources) {
-    const file = parseOne(source, kind, problems);
+    const file = parseOne(source, kind, options.lazy ?? false, problems);
     if (file) files.push(file);
   }
   files.sort((a, b) => a.version - b.version || a.fileName.localeCompare(b.fileName));
@@ -151,18 +210,14 @@ export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind): Sq
       problems.push({ file: files[i].displayPath, message: `duplicate version ${files[i].version}: also used by ${files[i - 1].displayPath}` });
     }
   }
-  if (problems.length > 0) {
-    const lines = problems.map((p) => `${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}`);
-    const first = problems[0];
-    throw new MigrationError(problems.length === 1 ? problems[0].message : `${problems.length} problems in ${kind} files:\n${lines.join('\n')}`, {
-      code: 'invalid_file',
-      file: first.file,
-      line: first.line,
-      column: first.column,
-      files: [...new Set(problems.map((p) => p.file))],
-    });
-  }
+  if (problems.length > 0) throw invalidFiles(kind, problems);
   return files;
+}
+
+/** Checks the statements and directives of lazily parsed files, reporting every problem at once. */
+export function validateSqlFiles(files: readonly SqlFile[]): void {
+  const problems = files.flatMap((file) => bodies.get(file)?.().problems ?? []);
+  if (problems.length > 0) throw invalidFiles(new Set(files.map((f) => f.kind)).size === 1 ? files[0].kind : 'migration and seed', problems);
 }
 
 /**

@@ -5,7 +5,18 @@
 export { countingClient, fromPgClient, fromPglite, toSqlClient, type PgClientLike, type PgliteLike, type SqlClient } from './client';
 export { parseDirectives, parseDuration, type Directives } from './directives';
 export { MAX_REASON_LENGTH, MigrationError, type MigrationErrorCode, type MigrationErrorDetails } from './errors';
-export { checksumSql, normalizeSql, parseFileName, parseSqlFiles, readSqlDirectory, type FileKind, type SqlFile, type SqlSource } from './files';
+export {
+  checksumSql,
+  normalizeSql,
+  parseFileName,
+  parseSqlFiles,
+  readSqlDirectory,
+  validateSqlFiles,
+  type FileKind,
+  type ParseOptions,
+  type SqlFile,
+  type SqlSource,
+} from './files';
 export { CREATE_HISTORY_SQL, HISTORY_FORMAT, HISTORY_SCHEMA, readHistory, type AppliedFile, type History } from './history';
 export { DEFAULT_LOCK_KEY } from './lock';
 export { silentLogger, type MigrationLogger } from './logger';

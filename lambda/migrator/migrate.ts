@@ -9,7 +9,7 @@
 import { applyStep, repairSql } from './apply';
 import { withDeadline, type SqlClient } from './client';
 import { MigrationError } from './errors';
-import { parseFileName, parseSqlFiles, readSqlDirectory, type FileKind, type SqlFile, type SqlSource } from './files';
+import { parseFileName, parseSqlFiles, readSqlDirectory, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
 import { createHistory, readHistory, type History } from './history';
 import { acquireLock, DEFAULT_LOCK_KEY, releaseLock } from './lock';
 import { silentLogger, type MigrationLogger } from './logger';
@@ -106,18 +106,22 @@ async function underLock<T>(client: SqlClient, deadline: number, lockKey: string
   }
 }
 
-async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean): Promise<SqlFile[]> {
+function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean, lazy = false): SqlFile[] {
   if (source === undefined) return [];
   const sources = typeof source === 'string' ? readSqlDirectory(source, { optional }) : source;
-  return parseSqlFiles(sources, kind);
+  return parseSqlFiles(sources, kind, { lazy });
 }
 
-/** Reads and validates the files a run uses (before any database work). */
+/**
+ * Reads the files a run uses and validates their names, versions and (unless
+ * `lazy`) contents, before any database work.
+ */
 export async function loadRunFiles(
   options: RunnerOptions,
+  lazy = false,
 ): Promise<{ migrations: SqlFile[]; seeds: SqlFile[] | undefined; seedFilesIgnored: Array<{ kind: 'seed'; version: number; path: string }> }> {
-  const migrations = await loadFiles(options.migrations, 'migration', false);
-  if (options.allowSeeds) return { migrations, seeds: await loadFiles(options.seeds, 'seed', true), seedFilesIgnored: [] };
+  const migrations = loadFiles(options.migrations, 'migration', false, lazy);
+  if (options.allowSeeds) return { migrations, seeds: loadFiles(options.seeds, 'seed', true, lazy), seedFilesIgnored: [] };
   // Seeds that will not run are only listed: a broken dev-only seed must not stop a production deploy.
   const sources = options.seeds === undefined ? [] : typeof options.seeds === 'string' ? readSqlDirectory(options.seeds, { optional: true }) : options.seeds;
   const seedFilesIgnored = sources.flatMap((source) => {
@@ -128,24 +132,28 @@ export async function loadRunFiles(
 }
 
 /**
- * Brings the database to the state the files describe. Validates every file
- * first, takes the advisory lock (polling to the deadline), verifies the
- * checksums of everything applied, then applies pending migrations and, where
- * allowed, new or changed seeds. Throws `MigrationError`; the lock is released
- * on every path.
+ * Brings the database to the state the files describe. Checks every file's
+ * name, version and checksum first, takes the advisory lock (polling to the
+ * deadline), verifies the checksums of everything applied, checks the
+ * statements and directives of every file about to run, then applies pending
+ * migrations and, where allowed, new or changed seeds. Throws
+ * `MigrationError`; the lock is released on every path.
  */
 export async function migrate(client: SqlClient, options: MigrateOptions): Promise<MigrateResult> {
   const started = Date.now();
   const logger = options.logger ?? silentLogger;
   const deadline = options.deadline ?? started + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
-  const { migrations, seeds, seedFilesIgnored } = await loadRunFiles(options);
+  // Names, versions and checksums now; statements only of the files that will run (below).
+  const { migrations, seeds, seedFilesIgnored } = await loadRunFiles(options, true);
 
   return underLock(client, deadline, lockKey, logger, async (session) => {
     const history = await readHistory(session);
     const plan = planRun(migrations, seeds, history, options);
     for (const warning of plan.warnings) logger.warn(warning);
     if (plan.error) throw plan.error;
+    // Every file about to run is checked before the first one runs.
+    validateSqlFiles(plan.steps.map((s) => s.file));
     if (plan.steps.length > 0 && !history) await createHistory(session);
 
     const applied: AppliedStep[] = [];
@@ -229,8 +237,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
   const deadline = options.deadline ?? Date.now() + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
   if (options.files.length === 0) throw new MigrationError('name at least one file to repair', { code: 'usage' });
-  const migrations = await loadFiles(options.migrations, 'migration', false);
-  const seeds = await loadFiles(options.seeds, 'seed', true);
+  const migrations = loadFiles(options.migrations, 'migration', false);
+  const seeds = loadFiles(options.seeds, 'seed', true);
   const all = [...migrations, ...seeds];
   const targets = options.files.map((name) => {
     const base = name.replace(/^.*[\\/]/, '');

@@ -96,6 +96,15 @@ export function runnerBehaviour(harness: Harness): void {
     expect(await stepsLogged()).toEqual(['001', '002', '003', '004', '005']);
   });
 
+  it('checks every file about to run before the first one runs', async () => {
+    files.write('migrations/006_bad.sql', "INSERT INTO applied_log (step) VALUES ('006');\nCOMMIT;\n");
+    const err = await failure(migrate(db.client, options()));
+    expect(err.code).toBe('invalid_file');
+    expect(err.reason).toMatch(/006_bad\.sql:2:1: COMMIT is not allowed/);
+    // Nothing ran, not even the valid files before it.
+    expect(await rows(db.client, "SELECT 1 FROM pg_namespace WHERE nspname = 'migration_history'")).toEqual([]);
+  });
+
   it('stops on an edited applied file before applying anything, and accepts the same file with CRLF line endings', async () => {
     await migrate(db.client, options({ allowSeeds: false }));
     files.write('migrations/006_more.sql', "INSERT INTO applied_log (step) VALUES ('006');\n");
