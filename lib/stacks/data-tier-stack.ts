@@ -20,6 +20,7 @@ import type { EnvironmentConfig } from '../config';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT } from '../constructs/application-proxy';
 import { AuroraDatabase } from '../constructs/aurora-database';
+import { CognitoTriggers } from '../constructs/cognito-triggers';
 import { DatabaseMigrations } from '../constructs/database-migrations';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
 import { Network } from '../constructs/network';
@@ -51,6 +52,8 @@ export class DataTierStack extends Stack {
   readonly parameters: ApplicationParameters;
   /** The custom resource that migrates the database on deploy. */
   readonly migrations: DatabaseMigrations;
+  /** The Cognito triggers that mirror users and add organization claims. */
+  readonly cognitoTriggers: CognitoTriggers;
 
   constructor(scope: Construct, id: string, props: DataTierStackProps) {
     super(scope, id, props);
@@ -149,6 +152,13 @@ export class DataTierStack extends Stack {
       domainPrefix: config.auth.domainPrefix,
       deletionProtection: config.auth.deletionProtection,
       removalPolicy: supportingRemovalPolicy,
+    });
+
+    this.cognitoTriggers = new CognitoTriggers(this, 'CognitoTriggers', {
+      userPool: this.userPool.userPool,
+      database: this.database,
+      functions: this.network.functions,
+      dataApiEndpoint: this.network.addInterfaceEndpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
     });
 
     this.parameters = new ApplicationParameters(this, 'Parameters', {

@@ -269,7 +269,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       const text = synth.templateText[stage];
       expect(text).not.toMatch(/"(SecretString|MasterUserPassword|Password)"\s*:\s*"[^{]/);
       // Function environments (where secrets too often end up) hold only these settings, no credentials.
-      const allowed = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'USER_ON_EVENT_FUNCTION_ARN'];
+      const allowed = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'USER_ON_EVENT_FUNCTION_ARN', 'CLUSTER_ARN', 'SECRET_ARN', 'DATABASE_NAME'];
       for (const fn of Object.values(resourcesOfType(synth.templates[stage], 'AWS::Lambda::Function')) as any[]) {
         for (const name of Object.keys(fn.Properties.Environment?.Variables ?? {})) expect(allowed).toContain(name);
       }
