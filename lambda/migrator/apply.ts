@@ -56,7 +56,7 @@ function bodyStartOffset(statement: SqlStatement): number | undefined {
  * PL/pgSQL body (`internalQuery` + `internalPosition`, or the body line in
  * `where`); else the statement's first line.
  */
-export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStatement | undefined): MigrationError {
+export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStatement | undefined, prefixLength = 0): MigrationError {
   if (err instanceof MigrationError) return err;
   const base = { file: file.displayPath, statementLine: statement?.line, cause: err };
   if (!isPostgresError(err)) {
@@ -64,8 +64,10 @@ export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStat
   }
   let offset: number | undefined;
   let line: number | undefined;
-  if (statement && err.position) {
-    offset = statement.offset + offsetOfCharPosition(statement.text, Number(err.position));
+  // `prefixLength`: characters the runner sent ahead of the statement (its BEGIN and SET LOCALs).
+  const position = Number(err.position) - prefixLength;
+  if (statement && err.position && position >= 1) {
+    offset = statement.offset + offsetOfCharPosition(statement.text, position);
   } else if (statement && err.internalQuery && err.internalPosition) {
     const at = statement.text.indexOf(err.internalQuery);
     if (at >= 0) offset = statement.offset + at + offsetOfCharPosition(err.internalQuery, Number(err.internalPosition));
@@ -78,7 +80,7 @@ export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStat
       line = lineOf(lineStarts(file.text), statement.offset + body) + Number(m[1]) - 1;
     }
   }
-  const position = offset === undefined ? undefined : lineAndColumn(file.text, offset);
+  const at = offset === undefined ? undefined : lineAndColumn(file.text, offset);
   let hint = err.hint;
   if (err.code === '25001' && !file.directives.noTransaction) {
     hint = hint ?? 'this statement cannot run inside a transaction: put "-- migrate:no-transaction" on the first line of the file, or move the statement to a file of its own that has it';
@@ -88,8 +90,8 @@ export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStat
   return new MigrationError(err.message, {
     code: 'sql_error',
     ...base,
-    line: position?.line ?? line ?? statement?.line,
-    column: position?.column,
+    line: at?.line ?? line ?? statement?.line,
+    column: at?.column,
     sqlState: err.code,
     hint,
     detail: err.detail,
@@ -117,17 +119,19 @@ async function applyInTransaction(ctx: ApplyContext, step: PlannedStep): Promise
   const limits = timeouts(ctx, file);
   let statementTimeout = limits.statement;
   let current: SqlStatement | undefined;
+  // The transaction opens in the same round trip as the first statement; error positions are shifted back by it.
+  let prefix = `BEGIN; SET LOCAL lock_timeout = '${limits.lock}ms'; SET LOCAL statement_timeout = '${statementTimeout}ms';\n`;
   try {
-    await client.execute(`BEGIN; SET LOCAL lock_timeout = '${limits.lock}ms'; SET LOCAL statement_timeout = '${statementTimeout}ms'`);
     for (const statement of file.statements) {
       current = statement;
       const remaining = remainingMs(ctx.deadline);
       if (remaining <= 0) throw deadlineError(file, statement);
       if (remaining < statementTimeout) {
         statementTimeout = Math.max(1, Math.floor(remaining));
-        await client.execute(`SET LOCAL statement_timeout = '${statementTimeout}ms'`);
+        prefix += `SET LOCAL statement_timeout = '${statementTimeout}ms';\n`;
       }
-      await client.execute(statement.text);
+      await client.execute(prefix + statement.text);
+      prefix = '';
     }
     current = undefined;
     const durationMs = Date.now() - started;
@@ -139,7 +143,7 @@ async function applyInTransaction(ctx: ApplyContext, step: PlannedStep): Promise
     return durationMs;
   } catch (err) {
     await client.execute('ROLLBACK; RESET ROLE').catch(() => {});
-    throw toMigrationError(err, file, current);
+    throw toMigrationError(err, file, current, prefix.length);
   }
 }
 

@@ -148,51 +148,68 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
   const { migrations, seeds, seedFilesIgnored } = await loadRunFiles(options, true);
 
   return underLock(client, deadline, lockKey, logger, async (session) => {
-    const history = await readHistory(session);
-    const plan = planRun(migrations, seeds, history, options);
-    for (const warning of plan.warnings) logger.warn(warning);
-    if (plan.error) throw plan.error;
-    // Every file about to run is checked before the first one runs.
-    validateSqlFiles(plan.steps.map((s) => s.file));
-    if (plan.steps.length > 0 && !history) await createHistory(session);
-
-    const applied: AppliedStep[] = [];
-    let currentVersion = plan.currentVersion;
-    for (const step of plan.steps) {
-      const { file } = step;
-      logger.info(`${step.action === 'apply' ? 'applying' : step.action === 'reapply' ? 're-applying' : 'resuming'} ${file.displayPath}`, {
-        event: 'file_start',
-        kind: file.kind,
-        version: file.version,
-        path: file.displayPath,
-        action: step.action,
-        ...(step.skipStatements ? { skipStatements: step.skipStatements } : {}),
-      });
-      const durationMs = await applyStep(
-        { client: session, deadline, lockTimeoutMs: options.lockTimeoutMs ?? 5000, statementTimeoutMs: options.statementTimeoutMs ?? 0, runnerVersion: RUNNER_VERSION },
-        step,
-      );
-      applied.push({ kind: file.kind, version: file.version, name: file.name, path: file.displayPath, action: step.action, durationMs });
-      logger.info(`${step.action === 'reapply' ? 're-applied' : step.action === 'resume' ? 'resumed' : 'applied'} ${file.displayPath} in ${durationMs} ms`, {
-        event: 'file_done',
-        kind: file.kind,
-        version: file.version,
-        path: file.displayPath,
-        action: step.action,
-        durationMs,
-      });
-      if (file.kind === 'migration' && (currentVersion === undefined || file.version > currentVersion)) currentVersion = file.version;
+    try {
+      return await runPlan(session, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
+    } catch (err) {
+      if (err instanceof MigrationError) logger.error(err.reason, { event: 'failed', ...err.toJSON() });
+      throw err;
     }
-
-    const executed = new Set(plan.steps.map((s) => `${s.file.kind}:${s.file.version}`));
-    const skipped: Array<MigrateResult['skipped'][number]> = [
-      ...[...plan.migrations, ...plan.seeds]
-        .filter((s) => s.state === 'applied' && !executed.has(`${s.kind}:${s.version}`))
-        .map((s) => ({ kind: s.kind, version: s.version, path: s.path, reason: 'already_applied' as const })),
-      ...seedFilesIgnored.map((f) => ({ ...f, reason: 'seeds_not_allowed' as const })),
-    ];
-    return { applied, skipped, currentVersion, warnings: plan.warnings, durationMs: Date.now() - started };
   });
+}
+
+/** Under the lock: read the history, plan, check the files about to run, apply them. */
+async function runPlan(
+  session: SqlClient,
+  migrations: readonly SqlFile[],
+  seeds: readonly SqlFile[] | undefined,
+  seedFilesIgnored: ReadonlyArray<{ kind: 'seed'; version: number; path: string }>,
+  options: MigrateOptions & { deadline: number; logger: MigrationLogger; started: number },
+): Promise<MigrateResult> {
+  const { deadline, logger, started } = options;
+  const history = await readHistory(session);
+  const plan = planRun(migrations, seeds, history, options);
+  for (const warning of plan.warnings) logger.warn(warning);
+  if (plan.error) throw plan.error;
+  // Every file about to run is checked before the first one runs.
+  validateSqlFiles(plan.steps.map((s) => s.file));
+  if (plan.steps.length > 0 && !history) await createHistory(session);
+
+  const applied: AppliedStep[] = [];
+  let currentVersion = plan.currentVersion;
+  for (const step of plan.steps) {
+    const { file } = step;
+    logger.info(`${step.action === 'apply' ? 'applying' : step.action === 'reapply' ? 're-applying' : 'resuming'} ${file.displayPath}`, {
+      event: 'file_start',
+      kind: file.kind,
+      version: file.version,
+      path: file.displayPath,
+      action: step.action,
+      ...(step.skipStatements ? { skipStatements: step.skipStatements } : {}),
+    });
+    const durationMs = await applyStep(
+      { client: session, deadline, lockTimeoutMs: options.lockTimeoutMs ?? 5000, statementTimeoutMs: options.statementTimeoutMs ?? 0, runnerVersion: RUNNER_VERSION },
+      step,
+    );
+    applied.push({ kind: file.kind, version: file.version, name: file.name, path: file.displayPath, action: step.action, durationMs });
+    logger.info(`${step.action === 'reapply' ? 're-applied' : step.action === 'resume' ? 'resumed' : 'applied'} ${file.displayPath} in ${durationMs} ms`, {
+      event: 'file_done',
+      kind: file.kind,
+      version: file.version,
+      path: file.displayPath,
+      action: step.action,
+      durationMs,
+    });
+    if (file.kind === 'migration' && (currentVersion === undefined || file.version > currentVersion)) currentVersion = file.version;
+  }
+
+  const executed = new Set(plan.steps.map((s) => `${s.file.kind}:${s.file.version}`));
+  const skipped: Array<MigrateResult['skipped'][number]> = [
+    ...[...plan.migrations, ...plan.seeds]
+      .filter((s) => s.state === 'applied' && !executed.has(`${s.kind}:${s.version}`))
+      .map((s) => ({ kind: s.kind, version: s.version, path: s.path, reason: 'already_applied' as const })),
+    ...seedFilesIgnored.map((f) => ({ ...f, reason: 'seeds_not_allowed' as const })),
+  ];
+  return { applied, skipped, currentVersion, warnings: plan.warnings, durationMs: Date.now() - started };
 }
 
 /** What `inspect` found: the plan, plus the history it was made from. */

@@ -45,8 +45,8 @@ export function cliLogger(io: Io): MigrationLogger {
     warn(message) {
       io.err(`warning: ${message}`);
     },
-    error(message) {
-      io.err(`error: ${message}`);
+    error() {
+      // The command reports the failure itself, once, with its location.
     },
   };
 }

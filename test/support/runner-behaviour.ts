@@ -96,6 +96,13 @@ export function runnerBehaviour(harness: Harness): void {
     expect(await stepsLogged()).toEqual(['001', '002', '003', '004', '005']);
   });
 
+  it('points at the error in the first statement of a file, past the transaction the runner opens with it', async () => {
+    files.write('migrations/006_missing.sql', '-- reads a table that is not there\nSELECT id FROM no_such_table;\n');
+    const err = await failure(migrate(db.client, options({ allowSeeds: false })));
+    expect([err.line, err.column, err.sqlState]).toEqual([2, 16, '42P01']);
+    expect(await rows(db.client, "SELECT count(*)::int AS n FROM migration_history.applied_files WHERE version = 6")).toEqual([{ n: 0 }]);
+  });
+
   it('checks every file about to run before the first one runs', async () => {
     files.write('migrations/006_bad.sql', "INSERT INTO applied_log (step) VALUES ('006');\nCOMMIT;\n");
     const err = await failure(migrate(db.client, options()));
