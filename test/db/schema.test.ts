@@ -193,7 +193,7 @@ describe('structure', () => {
         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
        WHERE p.prosecdef AND p.pronamespace IN ('public'::regnamespace, 'tenancy'::regnamespace)`);
     expect(definers.map((d) => d.proname).sort()).toEqual(
-      ['audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'visible_user_ids'],
+      ['audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'token_claims', 'visible_user_ids'],
     );
     for (const d of definers) {
       expect(d.config).toContain('search_path=pg_catalog, public');

@@ -1,0 +1,90 @@
+/**
+ * Cognito post-confirmation trigger: mirrors a newly confirmed user into `users` through the RDS Data API, as
+ * a login in `cognito_sync` (which may insert and update users, nothing else).
+ *
+ * Idempotent: Cognito retries triggers, and the upsert keyed by the Cognito sub makes a retry a no-op. A
+ * database failure fails the sign-up with a message fit for the user; the cause is logged by SQLSTATE only.
+ */
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import type { PostConfirmationTriggerEvent } from 'aws-lambda';
+import { dataApiTargetFromEnv, execute, type DataApiTarget } from '../shared/data-api';
+import { createLogger, type Logger } from '../shared/logger';
+import { sqlState } from '../shared/sql-state';
+
+/** What the user sees when the mirror cannot be written; nothing about the database. */
+export const USER_FACING_FAILURE = 'We could not finish setting up your account. Please try again in a moment.';
+
+const UPSERT_USER = `
+  INSERT INTO users (cognito_sub, email, email_verified, full_name, status)
+  VALUES (:sub, :email, :emailVerified, :fullName, 'active')
+  ON CONFLICT (cognito_sub) DO UPDATE
+     SET email = EXCLUDED.email,
+         email_verified = EXCLUDED.email_verified,
+         full_name = EXCLUDED.full_name`;
+
+export interface PostConfirmationDependencies {
+  readonly client: RDSDataClient;
+  readonly target: DataApiTarget;
+  readonly logger: Logger;
+  /** Deadline for the Data API call, below the function timeout. @default 4000 */
+  readonly timeoutMs?: number;
+}
+
+/** The user's display name from the standard attributes, or null. */
+export function displayName(attributes: Record<string, string | undefined>): string | null {
+  const name = attributes.name?.trim();
+  if (name) return name;
+  const joined = [attributes.given_name, attributes.family_name].map((part) => part?.trim()).filter(Boolean).join(' ');
+  return joined || null;
+}
+
+export function createPostConfirmationHandler(deps: PostConfirmationDependencies) {
+  return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
+    const logger = deps.logger.child({ triggerSource: event.triggerSource, userPoolId: event.userPoolId });
+    // A confirmed password reset changes nothing we mirror.
+    if (event.triggerSource !== 'PostConfirmation_ConfirmSignUp') return event;
+
+    const attributes = event.request?.userAttributes ?? {};
+    const sub = attributes.sub;
+    const email = attributes.email;
+    if (!sub || !email) {
+      logger.error('post-confirmation event lacks sub or email', { hasSub: Boolean(sub), hasEmail: Boolean(email) });
+      throw new Error(USER_FACING_FAILURE);
+    }
+
+    try {
+      await execute(
+        deps.client,
+        deps.target,
+        {
+          sql: UPSERT_USER,
+          parameters: {
+            sub,
+            email,
+            emailVerified: attributes.email_verified === 'true',
+            fullName: displayName(attributes),
+          },
+        },
+        { timeoutMs: deps.timeoutMs ?? 4000 },
+      );
+    } catch (error) {
+      logger.error('users upsert failed', { userSub: sub, error: sqlState(error) });
+      // No `cause`: the database error must not travel with what Cognito shows the user.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(USER_FACING_FAILURE);
+    }
+    logger.info('user mirrored', { userSub: sub });
+    return event;
+  };
+}
+
+let cached: ReturnType<typeof createPostConfirmationHandler> | undefined;
+
+export const handler = async (event: PostConfirmationTriggerEvent) => {
+  cached ??= createPostConfirmationHandler({
+    client: new RDSDataClient({ maxAttempts: 2 }),
+    target: dataApiTargetFromEnv(),
+    logger: createLogger({ service: 'cognito-post-confirmation' }),
+  });
+  return cached(event);
+};

@@ -1,0 +1,134 @@
+/**
+ * The configuration of each environment, as written by people. It is
+ * validated by `loadEnvironmentConfig` before use, so a mistake here fails
+ * synth with the environment and field named.
+ *
+ * Accounts are left out on purpose: the CLI's account (CDK_DEFAULT_ACCOUNT)
+ * applies, or the template stays account-agnostic. Pin one by adding
+ * `account: '123456789012'` to an environment.
+ */
+import type { EnvironmentName } from './schema';
+
+/** The raw (unvalidated) configuration of each environment. */
+export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
+  dev: {
+    appName: 'saas',
+    region: 'eu-west-1',
+    network: {
+      cidr: '10.10.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      flowLogRetentionDays: 365,
+    },
+    database: {
+      databaseName: 'saas',
+      port: 5433,
+      minCapacity: 0,
+      maxCapacity: 4,
+      readers: 0,
+      backupRetentionDays: 7,
+      backupWindow: '02:00-03:00',
+      maintenanceWindow: 'sun:03:30-sun:04:30',
+      removalPolicy: 'destroy',
+      logRetentionDays: 365,
+      slowStatementMillis: 500,
+      monitoringIntervalSeconds: 60,
+      performanceInsightsRetentionDays: 7,
+      secretRotationDays: 30,
+      seedsEnabled: true,
+    },
+    auth: {
+      selfSignUp: true,
+      mfa: 'optional',
+      threatProtection: 'audit-only',
+      passwordMinLength: 12,
+      accessTokenMinutes: 60,
+      idTokenMinutes: 60,
+      refreshTokenDays: 30,
+      callbackUrls: ['http://localhost:3000/auth/callback'],
+      logoutUrls: ['http://localhost:3000/'],
+      domainPrefix: 'saas-dev-login',
+      deletionProtection: false,
+    },
+    tags: { Application: 'saas', Environment: 'dev' },
+  },
+  staging: {
+    appName: 'saas',
+    region: 'eu-west-1',
+    network: {
+      cidr: '10.20.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+      flowLogRetentionDays: 365,
+    },
+    database: {
+      databaseName: 'saas',
+      port: 5433,
+      minCapacity: 0.5,
+      maxCapacity: 8,
+      readers: 1,
+      backupRetentionDays: 14,
+      backupWindow: '02:00-03:00',
+      maintenanceWindow: 'sun:03:30-sun:04:30',
+      removalPolicy: 'snapshot',
+      logRetentionDays: 365,
+      slowStatementMillis: 500,
+      monitoringIntervalSeconds: 30,
+      performanceInsightsRetentionDays: 7,
+      secretRotationDays: 30,
+      seedsEnabled: true,
+    },
+    auth: {
+      selfSignUp: true,
+      mfa: 'required',
+      threatProtection: 'full-function',
+      passwordMinLength: 12,
+      accessTokenMinutes: 60,
+      idTokenMinutes: 60,
+      refreshTokenDays: 30,
+      callbackUrls: ['https://staging.app.example.com/auth/callback'],
+      logoutUrls: ['https://staging.app.example.com/'],
+      domainPrefix: 'saas-staging-login',
+      deletionProtection: true,
+    },
+    tags: { Application: 'saas', Environment: 'staging' },
+  },
+  prod: {
+    appName: 'saas',
+    region: 'eu-west-1',
+    network: {
+      cidr: '10.30.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+      flowLogRetentionDays: 731,
+    },
+    database: {
+      databaseName: 'saas',
+      port: 5433,
+      minCapacity: 2,
+      maxCapacity: 64,
+      readers: 2,
+      backupRetentionDays: 35,
+      backupWindow: '02:00-03:00',
+      maintenanceWindow: 'sun:03:30-sun:04:30',
+      removalPolicy: 'retain',
+      logRetentionDays: 731,
+      slowStatementMillis: 1000,
+      monitoringIntervalSeconds: 15,
+      performanceInsightsRetentionDays: 731,
+      secretRotationDays: 30,
+      seedsEnabled: false,
+    },
+    auth: {
+      selfSignUp: true,
+      mfa: 'required',
+      threatProtection: 'full-function',
+      passwordMinLength: 14,
+      accessTokenMinutes: 15,
+      idTokenMinutes: 15,
+      refreshTokenDays: 30,
+      callbackUrls: ['https://app.example.com/auth/callback'],
+      logoutUrls: ['https://app.example.com/'],
+      domainPrefix: 'saas-prod-login',
+      deletionProtection: true,
+    },
+    tags: { Application: 'saas', Environment: 'prod' },
+  },
+};

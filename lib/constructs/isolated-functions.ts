@@ -1,0 +1,163 @@
+/**
+ * What every Lambda function in the isolated subnets needs to pass the
+ * compliance packs without acknowledgements of its own: a role whose
+ * permissions are customer-managed, an encrypted log group with retention, a
+ * security group with no open egress beyond HTTPS, a dead-letter queue for
+ * asynchronous invocations (CloudFormation invokes custom resources that way)
+ * and reserved concurrency. Later functions (the migration custom resource,
+ * the Cognito triggers) take their settings from {@link IsolatedFunctions.prepare}.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledge } from '../compliance/acknowledge';
+import { ManagedPolicyRole } from './managed-policy-role';
+
+/** Properties of {@link IsolatedFunctions}. */
+export interface IsolatedFunctionsProps {
+  /** The VPC the functions run in. */
+  readonly vpc: ec2.IVpc;
+  /** The subnets the functions run in. */
+  readonly subnets: ec2.SubnetSelection;
+  /** Key for log groups and the dead-letter queue. */
+  readonly encryptionKey: kms.IKey;
+  /** Retention of each function's log group (at least a year: CT.CLOUDWATCH.PR.2). */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * What happens to log groups and the dead-letter queue when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Options of one function prepared by {@link IsolatedFunctions.prepare}. */
+export interface IsolatedFunctionOptions {
+  /** What the function is for; used in the descriptions of its role and security group. */
+  readonly purpose: string;
+  /**
+   * Reserved concurrent executions.
+   * @default 1
+   */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/** The settings to spread into a `lambda.Function` (or `NodejsFunction`) in the isolated subnets. */
+export interface IsolatedFunctionSettings {
+  readonly role: ManagedPolicyRole;
+  readonly logGroup: logs.ILogGroup;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups: ec2.ISecurityGroup[];
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly reservedConcurrentExecutions: number;
+  readonly architecture: lambda.Architecture;
+  readonly loggingFormat: lambda.LoggingFormat;
+}
+
+/** One function's role, log group and security group. */
+export interface IsolatedFunctionResources {
+  /** The execution role; grants made to the function land in its customer-managed policy. */
+  readonly role: ManagedPolicyRole;
+  /** The function's log group. */
+  readonly logGroup: logs.LogGroup;
+  /** The function's security group: HTTPS egress only until the caller adds more. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Settings to spread into the function's props. */
+  readonly settings: IsolatedFunctionSettings;
+}
+
+/** Shared resources of the functions in the isolated subnets of one stack. */
+export class IsolatedFunctions extends Construct {
+  /** Dead-letter queue of every function's failed asynchronous invocations. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** Network-interface permissions every function in a VPC needs; attached to each role. */
+  readonly vpcAccessPolicy: iam.ManagedPolicy;
+
+  private readonly props: IsolatedFunctionsProps;
+
+  constructor(scope: Construct, id: string, props: IsolatedFunctionsProps) {
+    super(scope, id);
+    this.props = props;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // A dead-letter queue itself: other queues may redrive into it (CT.SQS.PR.1).
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+      removalPolicy,
+    });
+
+    this.vpcAccessPolicy = new iam.ManagedPolicy(this, 'VpcAccessPolicy', {
+      description: 'Lets Lambda manage the network interfaces of functions in the isolated subnets',
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    acknowledge(this.vpcAccessPolicy, 'AwsSolutions-IAM5[Resource::*]',
+      'Lambda creates and describes the network interfaces of a function in a VPC before the interfaces exist, ' +
+        'and the EC2 describe calls support no resource-level permissions, so these actions need the "*" resource ' +
+        '(the same statement as the AWS managed AWSLambdaVPCAccessExecutionRole policy, kept customer-managed).');
+  }
+
+  /** Creates the role, log group and security group of one function and returns the settings to spread into it. */
+  prepare(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources {
+    const role = new ManagedPolicyRole(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role: ${options.purpose}`,
+      managedPolicies: [this.vpcAccessPolicy],
+    });
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      encryptionKey: this.props.encryptionKey,
+      retention: this.props.logRetention,
+      removalPolicy: this.props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    logGroup.grantWrite(role);
+    // Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the function's own
+    // role, which needs the data key as well as sqs:SendMessage.
+    this.props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    const securityGroup = new ec2.SecurityGroup(scope, `${id}SecurityGroup`, {
+      vpc: this.props.vpc,
+      description: `${options.purpose}: HTTPS to VPC endpoints`,
+      allowAllOutbound: false,
+    });
+    // The isolated subnets route nowhere but to the VPC: HTTPS reaches the
+    // interface endpoints and, through the S3 gateway endpoint, S3 (where
+    // custom resources post their response). S3's addresses come from a
+    // regional prefix list that cannot be resolved without an AWS lookup.
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway');
+    return {
+      role,
+      logGroup,
+      securityGroup,
+      settings: {
+        role,
+        logGroup,
+        vpc: this.props.vpc,
+        vpcSubnets: this.props.subnets,
+        securityGroups: [securityGroup],
+        deadLetterQueue: this.deadLetterQueue,
+        reservedConcurrentExecutions: options.reservedConcurrentExecutions ?? 1,
+        architecture: lambda.Architecture.ARM_64,
+        loggingFormat: lambda.LoggingFormat.JSON,
+      },
+    };
+  }
+}

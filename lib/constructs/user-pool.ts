@@ -1,0 +1,122 @@
+/**
+ * The Cognito user pool of the platform and its public web client.
+ * Trigger functions (the users-table mirror) are attached later with
+ * `userPool.addTrigger(...)`.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import { acknowledge } from '../compliance/acknowledge';
+
+/** Properties of a {@link PlatformUserPool}. */
+export interface PlatformUserPoolProps {
+  /** Name of the pool, `<app>-<env>`. */
+  readonly userPoolName: string;
+  /** Whether people may sign up themselves. */
+  readonly selfSignUp: boolean;
+  /** TOTP MFA optional or required. */
+  readonly mfa: 'optional' | 'required';
+  /** Threat protection mode on the Plus plan. */
+  readonly threatProtection: 'audit-only' | 'full-function';
+  /** Minimum password length. */
+  readonly passwordMinLength: number;
+  /** Access token lifetime. */
+  readonly accessTokenValidity: Duration;
+  /** ID token lifetime. */
+  readonly idTokenValidity: Duration;
+  /** Refresh token lifetime. */
+  readonly refreshTokenValidity: Duration;
+  /** Allowed redirect URLs after sign-in. */
+  readonly callbackUrls: string[];
+  /** Allowed redirect URLs after sign-out. */
+  readonly logoutUrls: string[];
+  /** Prefix of the Cognito domain that serves the authorization endpoints. */
+  readonly domainPrefix: string;
+  /** Whether the pool refuses deletion. */
+  readonly deletionProtection: boolean;
+  /**
+   * What happens to the pool when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * A user pool signing people in by email (case-insensitive), verified by
+ * code, with a strong password policy, TOTP MFA, threat protection (Plus
+ * plan), recovery by email only; and a public client for the authorization
+ * code flow (with PKCE: a public client has no secret, so the code verifier
+ * is what binds the code to the browser that asked for it).
+ */
+export class PlatformUserPool extends Construct {
+  /** The user pool. */
+  readonly userPool: cognito.UserPool;
+  /** The public web client. */
+  readonly webClient: cognito.UserPoolClient;
+  /** The Cognito domain of the authorization endpoints. */
+  readonly domain: cognito.UserPoolDomain;
+
+  constructor(scope: Construct, id: string, props: PlatformUserPoolProps) {
+    super(scope, id);
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      userPoolName: props.userPoolName,
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode:
+        props.threatProtection === 'full-function'
+          ? cognito.StandardThreatProtectionMode.FULL_FUNCTION
+          : cognito.StandardThreatProtectionMode.AUDIT_ONLY,
+      selfSignUpEnabled: props.selfSignUp,
+      signInAliases: { email: true },
+      signInCaseSensitive: false,
+      autoVerify: { email: true },
+      keepOriginal: { email: true },
+      userVerification: { emailStyle: cognito.VerificationEmailStyle.CODE },
+      standardAttributes: {
+        email: { required: true, mutable: true },
+        fullname: { required: false, mutable: true },
+      },
+      passwordPolicy: {
+        minLength: props.passwordMinLength,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+        passwordHistorySize: 12,
+      },
+      mfa: props.mfa === 'required' ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false, email: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      deletionProtection: props.deletionProtection,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    if (props.mfa === 'optional') {
+      acknowledge(this.userPool, 'AwsSolutions-COG2',
+        'MFA is optional in this environment by configuration (dev): people testing sign-up flows enrol TOTP ' +
+          'when they choose to, and the configuration schema refuses optional MFA in prod.');
+    }
+
+    this.domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: props.domainPrefix },
+    });
+
+    this.webClient = this.userPool.addClient('WebClient', {
+      userPoolClientName: `${props.userPoolName}-web`,
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      oAuth: {
+        flows: { authorizationCodeGrant: true, implicitCodeGrant: false, clientCredentials: false },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        callbackUrls: props.callbackUrls,
+        logoutUrls: props.logoutUrls,
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      accessTokenValidity: props.accessTokenValidity,
+      idTokenValidity: props.idTokenValidity,
+      refreshTokenValidity: props.refreshTokenValidity,
+      authSessionValidity: Duration.minutes(3),
+    });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Serves the RDS Data API's ExecuteStatement from an embedded database, so Lambda code that talks to the
+ * Data API runs against real SQL in tests. aws-sdk-client-mock intercepts the client at the API boundary; this
+ * adapter translates the command the way the Data API does: named parameters with typed Field values and type
+ * hints, the login that the secret ARN stands for, and JSON-formatted records (JSON columns as strings).
+ */
+import {
+  DatabaseErrorException,
+  DatabaseUnavailableException,
+  ExecuteStatementCommand,
+  RDSDataClient,
+  type ExecuteStatementCommandInput,
+  type Field,
+  type SqlParameter,
+} from '@aws-sdk/client-rds-data';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { EmbeddedDatabase } from '../../lib/local/pglite';
+
+export interface DataApiAdapterOptions {
+  /** Which group role each secret's login belongs to (the statement runs with SET LOCAL ROLE). */
+  readonly loginRoles: Record<string, string>;
+  /** The cluster ARN that is accepted. */
+  readonly resourceArn: string;
+  /**
+   * Serve every RDSDataClient, not only the one the adapter returns (for code that creates its own client).
+   * @default false
+   */
+  readonly allClients?: boolean;
+}
+
+const JSON_TYPE_IDS = new Set([114, 3802]); // json, jsonb
+
+function fieldValue(field: Field | undefined): unknown {
+  if (!field || field.isNull) return null;
+  if (field.stringValue !== undefined) return field.stringValue;
+  if (field.booleanValue !== undefined) return field.booleanValue;
+  if (field.longValue !== undefined) return field.longValue;
+  if (field.doubleValue !== undefined) return field.doubleValue;
+  throw new DatabaseErrorException({ message: 'unsupported parameter value', $metadata: {} });
+}
+
+function castFor(parameter: SqlParameter): string {
+  switch (parameter.typeHint) {
+    case 'UUID': return '::uuid';
+    case 'JSON': return '::jsonb';
+    case 'TIMESTAMP': return '::timestamp';
+    case 'DATE': return '::date';
+    case 'TIME': return '::time';
+    case 'DECIMAL': return '::numeric';
+  }
+  // The Data API sends longValue as int8, doubleValue as float8, booleanValue as bool.
+  if (parameter.value?.longValue !== undefined) return '::bigint';
+  if (parameter.value?.doubleValue !== undefined) return '::float8';
+  if (parameter.value?.booleanValue !== undefined) return '::boolean';
+  if (parameter.value?.stringValue !== undefined) return '::text';
+  return '';
+}
+
+/** `:name` placeholders (not `::casts`) become `$n`, typed as the Data API would type them. */
+export function toPositional(sql: string, parameters: SqlParameter[] = []): { text: string; values: unknown[] } {
+  const index = new Map(parameters.map((parameter, i) => [parameter.name, i]));
+  const text = sql.replace(/(?<![:\w]):([A-Za-z_]\w*)/g, (_match, name: string) => {
+    const i = index.get(name);
+    if (i === undefined) throw new DatabaseErrorException({ message: `ERROR: no value for parameter ${name}`, $metadata: {} });
+    return `$${i + 1}${castFor(parameters[i])}`;
+  });
+  return { text, values: parameters.map((parameter) => fieldValue(parameter.value)) };
+}
+
+export interface DataApiAdapter {
+  readonly client: RDSDataClient;
+  /** Every statement the handlers sent, in order. */
+  readonly calls: ExecuteStatementCommandInput[];
+  /** Makes the next calls fail as if the cluster were unreachable. */
+  setAvailable(available: boolean): void;
+  restore(): void;
+}
+
+export function createDataApiAdapter(db: EmbeddedDatabase, options: DataApiAdapterOptions): DataApiAdapter {
+  const client = new RDSDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const mock = options.allClients ? mockClient(RDSDataClient) : mockClient(client);
+  const calls: ExecuteStatementCommandInput[] = [];
+  let available = true;
+
+  mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
+    calls.push(input);
+    if (!available) throw new DatabaseUnavailableException({ message: 'The database is unavailable', $metadata: {} });
+    if (input.resourceArn !== options.resourceArn) throw new DatabaseErrorException({ message: 'unknown cluster', $metadata: {} });
+    const role = input.secretArn ? options.loginRoles[input.secretArn] : undefined;
+    if (!role) throw new DatabaseErrorException({ message: 'secret not accepted', $metadata: {} });
+
+    const { text, values } = toPositional(input.sql ?? '', input.parameters);
+    await db.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+    try {
+      const result = await db.query<Record<string, unknown>>(text, values);
+      await db.exec('COMMIT');
+      const jsonColumns = new Set(result.fields.filter((f) => JSON_TYPE_IDS.has(f.dataTypeID)).map((f) => f.name));
+      const rows = result.rows.map((row) =>
+        Object.fromEntries(Object.entries(row).map(([key, value]) => [key, jsonColumns.has(key) && value !== null ? JSON.stringify(value) : value])),
+      );
+      return {
+        numberOfRecordsUpdated: result.affectedRows ?? 0,
+        formattedRecords: input.formatRecordsAs === 'JSON' ? JSON.stringify(rows) : undefined,
+        $metadata: {},
+      };
+    } catch (error) {
+      await db.exec('ROLLBACK');
+      const { message, code } = error as { message: string; code?: string };
+      throw new DatabaseErrorException({ message: `ERROR: ${message}; SQLState: ${code ?? 'XX000'}`, $metadata: {} });
+    }
+  });
+
+  return {
+    client,
+    calls,
+    setAvailable: (value) => {
+      available = value;
+    },
+    restore: () => mock.restore(),
+  };
+}
