@@ -218,7 +218,7 @@ function auditStage(stage: StageArtifact, contents: CloudAssemblyContents): Stag
     failures.push({
       kind: 'unacknowledged-finding',
       resource: finding.resource,
-      message: `${finding.rule} (${finding.plugin}) on ${finding.resource}: ${finding.description}`,
+      message: `${finding.rule}${finding.control ? ` [${finding.control}]` : ''} (${finding.plugin}) on ${finding.resource}: ${finding.description}`,
     });
   }
   for (const error of validation.pluginErrors) {

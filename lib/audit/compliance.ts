@@ -31,6 +31,8 @@ export interface LibraryAcknowledgement {
 export interface ValidationFinding {
   readonly plugin: string;
   readonly rule: string;
+  /** The Control Tower control a guard rule implements (`CT.SQS.PR.2`), from its description. */
+  readonly control?: string;
   readonly description: string;
   readonly severity: string;
   /** Logical id when the report names one, else the construct path. */
@@ -122,9 +124,11 @@ export function stageValidation(report: ValidationReport | undefined, stage: Sta
   for (const plugin of report.pluginReports ?? []) {
     for (const v of plugin.violations ?? []) {
       for (const c of (v.violatingConstructs ?? []).filter(inStage)) {
+        const control = /^\[(CT\.[A-Z0-9]+\.PR\.\d+)\]/.exec(v.description ?? '')?.[1];
         findings.push({
           plugin: plugin.pluginName,
           rule: v.ruleName,
+          ...(control ? { control } : {}),
           description: v.description ?? '',
           severity: v.severity ?? 'error',
           resource: logicalIdOf(c),

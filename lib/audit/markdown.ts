@@ -78,7 +78,7 @@ function renderStage(out: string[], stage: StageAudit): void {
     }.`,
   );
   if (v.findings.length > 0) {
-    out.push('', table(['check', 'rule', 'resource', 'severity', 'finding'], v.findings.map((f) => [f.plugin, f.rule, code(f.resource), f.severity, f.description])));
+    out.push('', table(['check', 'rule', 'resource', 'severity', 'finding'], v.findings.map((f) => [f.plugin, f.control ? `${f.rule} (${f.control})` : f.rule, code(f.resource), f.severity, f.description])));
   }
   for (const stack of stage.stacks) renderStack(out, stack, stage.stacks.length > 1);
 }
