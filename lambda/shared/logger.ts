@@ -3,7 +3,7 @@
  * logs whole events, so a password, token or e-mail address never reaches the logs by accident.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
+export type LogFields = Record<string, unknown>;
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

@@ -275,23 +275,23 @@ export class AuroraDatabase extends Construct {
 
   /**
    * Lets `grantee` call the RDS Data API on this cluster as `login` (read its
-   * secret, run statements and transactions), and nothing else. The Cognito
-   * triggers use it. Unlike `DatabaseCluster.grantDataApiAccess`, it never
-   * grants the master secret.
+   * secret, run statements and transactions; or only `actions`), and nothing
+   * else. The Cognito triggers use it. Unlike `DatabaseCluster.grantDataApiAccess`,
+   * it never grants the master secret.
    */
-  grantDataApiAccess(grantee: iam.IGrantable, login: LoginRole): iam.Grant {
+  grantDataApiAccess(
+    grantee: iam.IGrantable,
+    login: LoginRole,
+    actions: readonly string[] = [
+      'rds-data:ExecuteStatement',
+      'rds-data:BatchExecuteStatement',
+      'rds-data:BeginTransaction',
+      'rds-data:CommitTransaction',
+      'rds-data:RollbackTransaction',
+    ],
+  ): iam.Grant {
     login.secret.grantRead(grantee);
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [
-        'rds-data:ExecuteStatement',
-        'rds-data:BatchExecuteStatement',
-        'rds-data:BeginTransaction',
-        'rds-data:CommitTransaction',
-        'rds-data:RollbackTransaction',
-      ],
-      resourceArns: [this.cluster.clusterArn],
-    });
+    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.cluster.clusterArn] });
   }
 
   private createMonitoringRole(): ManagedPolicyRole {

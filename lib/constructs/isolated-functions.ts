@@ -130,6 +130,9 @@ export class IsolatedFunctions extends Construct {
       removalPolicy: this.props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     logGroup.grantWrite(role);
+    // Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the function's own
+    // role, which needs the data key as well as sqs:SendMessage.
+    this.props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     const securityGroup = new ec2.SecurityGroup(scope, `${id}SecurityGroup`, {
       vpc: this.props.vpc,
       description: `${options.purpose}: HTTPS to VPC endpoints`,

@@ -12,6 +12,7 @@
  * `database.grantDataApiAccess`, `network.addInterfaceEndpoint`).
  */
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
@@ -19,6 +20,8 @@ import type { EnvironmentConfig } from '../config';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT } from '../constructs/application-proxy';
 import { AuroraDatabase } from '../constructs/aurora-database';
+import { CognitoTriggers } from '../constructs/cognito-triggers';
+import { DatabaseMigrations } from '../constructs/database-migrations';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
 import { Network } from '../constructs/network';
 import { PlatformUserPool } from '../constructs/user-pool';
@@ -47,6 +50,10 @@ export class DataTierStack extends Stack {
   readonly userPool: PlatformUserPool;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
+  /** The custom resource that migrates the database on deploy. */
+  readonly migrations: DatabaseMigrations;
+  /** The Cognito triggers that mirror users and add organization claims. */
+  readonly cognitoTriggers: CognitoTriggers;
 
   constructor(scope: Construct, id: string, props: DataTierStackProps) {
     super(scope, id, props);
@@ -99,6 +106,31 @@ export class DataTierStack extends Stack {
       supportingRemovalPolicy,
     });
 
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      cluster: this.database.cluster,
+      masterSecret: this.database.masterSecret,
+      databaseName: this.database.databaseName,
+      functions: this.network.functions,
+      writerClientSecurityGroup: this.database.adminClientSecurityGroup,
+      networkDependencies: [
+        this.network.addInterfaceEndpoint('SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+        // The Provider framework's function invokes the handler, and posts the answer to S3.
+        this.network.addInterfaceEndpoint('Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA),
+        this.network.s3Endpoint,
+      ],
+      logins: [
+        { secret: this.database.appLogin.secret, memberOf: 'app_user' },
+        { secret: this.database.cognitoSyncLogin.secret, memberOf: 'cognito_sync' },
+      ],
+      allowSeeds: config.database.seedsEnabled,
+      // CI passes `-c deployId=<run id>` to re-run on every deploy; a plain synth stays repeatable.
+      deployId: this.node.tryGetContext('deployId') as string | undefined,
+    });
+    // A login's first rotation needs its role, which the migrations create.
+    for (const login of [this.database.appLogin, this.database.cognitoSyncLogin]) {
+      login.rotation.node.addDependency(this.migrations.resource);
+    }
+
     this.proxy = new ApplicationProxy(this, 'Proxy', {
       proxyName: this.namePrefix,
       database: this.database,
@@ -120,6 +152,13 @@ export class DataTierStack extends Stack {
       domainPrefix: config.auth.domainPrefix,
       deletionProtection: config.auth.deletionProtection,
       removalPolicy: supportingRemovalPolicy,
+    });
+
+    this.cognitoTriggers = new CognitoTriggers(this, 'CognitoTriggers', {
+      userPool: this.userPool.userPool,
+      database: this.database,
+      functions: this.network.functions,
+      dataApiEndpoint: this.network.addInterfaceEndpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
     });
 
     this.parameters = new ApplicationParameters(this, 'Parameters', {

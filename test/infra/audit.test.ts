@@ -92,21 +92,27 @@ describe('the audit of the real app', () => {
       expect(audit.encryptionKeys).toEqual([
         expect.objectContaining({ resource: keyId, aliases: [`alias/saas/${config.name}/data`], rotation: true }),
       ]);
-      // Everything but the user pool (Cognito's own key) is under the data key.
+      // Function environments sit under Lambda's AWS managed key, the user pool under Cognito's own;
+      // everything else under the data key.
+      const withEnvironment = (Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')) as [string, any][])
+        .filter(([, fn]) => fn.Properties.Environment?.Variables)
+        .map(([id]) => id);
       for (const store of audit.dataStores) {
-        expect(store.type === 'AWS::Cognito::UserPool' ? store.encryption : store.key).toBe(
-          store.type === 'AWS::Cognito::UserPool' ? 'aws-owned' : keyId,
-        );
+        const expected =
+          store.type === 'AWS::Cognito::UserPool' ? 'aws-owned Cognito service key'
+          : store.type === 'AWS::Lambda::Function' ? 'aws-managed aws/lambda'
+          : `customer-managed ${keyId}`;
+        expect(`${store.encryption} ${store.key}`).toBe(expected);
       }
-      const expectedStores =
+      const underDataKey =
         logicalIds(template, 'AWS::SecretsManager::Secret').length +
         logicalIds(template, 'AWS::Logs::LogGroup').length +
         logicalIds(template, 'AWS::SQS::Queue').length +
         logicalIds(template, 'AWS::RDS::DBCluster').length +
-        logicalIds(template, 'AWS::RDS::DBInstance').length + // Performance Insights, one per instance
-        logicalIds(template, 'AWS::Cognito::UserPool').length;
-      expect(audit.dataStores).toHaveLength(expectedStores);
-      expect(audit.encryptionKeys[0].encrypts).toHaveLength(expectedStores - 1);
+        logicalIds(template, 'AWS::RDS::DBInstance').length; // Performance Insights, one per instance
+      expect(audit.dataStores).toHaveLength(underDataKey + withEnvironment.length + logicalIds(template, 'AWS::Cognito::UserPool').length);
+      expect(audit.dataStores.filter((s) => s.type === 'AWS::Lambda::Function').map((s) => s.resource)).toEqual(withEnvironment.sort());
+      expect(audit.encryptionKeys[0].encrypts).toHaveLength(underDataKey);
     });
 
     it('shows each ingress rule into the cluster and the proxy with its source group', () => {
@@ -128,16 +134,23 @@ describe('the audit of the real app', () => {
       expect(byGroup[clusterGroup].ingress.map((r) => r.ports)).toEqual([String(config.database.port), String(config.database.port)]);
       expect(byGroup[proxyGroup].ingress.map((r) => r.ports)).toEqual(['5432']);
       expect(audit.network.securityGroups.flatMap((g) => g.ingress).filter((r) => r.public)).toEqual([]);
-      // The rotation functions are the members of the admin client group; applications join the published one.
+      // The admin client group holds the rotation functions and the functions configured into it (the
+      // migrations); applications join the published one.
       const admin = audit.network.sourceGroups.find((g) => g.securityGroup.startsWith('DatabaseAdminClientSecurityGroup'))!;
-      expect(admin.members).toHaveLength(3);
+      const inAdminGroup = (Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')) as [string, any][])
+        .filter(([, fn]) => (fn.Properties.VpcConfig?.SecurityGroupIds ?? []).some((g: any) => refOf(g) === admin.securityGroup))
+        .map(([id]) => `${id} (AWS::Lambda::Function)`);
+      expect(admin.members).toEqual(
+        [...logicalIds(template, 'AWS::SecretsManager::RotationSchedule').map((id) => `${id} (AWS::SecretsManager::RotationSchedule)`), ...inAdminGroup].sort(),
+      );
       const application = audit.network.sourceGroups.find((g) => g.securityGroup.startsWith('ProxyApplicationClientSecurityGroup'))!;
       expect(application.publishedAs).toEqual([`/saas/${config.name}/network/application-client-security-group-id`]);
-      expect(audit.network.endpoints.map((e) => e.service).sort()).toEqual([
-        'com.amazonaws.${AWS::Region}.s3',
-        `com.amazonaws.${config.region}.ec2`,
-        `com.amazonaws.${config.region}.secretsmanager`,
-      ]);
+      const serviceNames = (Object.values(resourcesOfType(template, 'AWS::EC2::VPCEndpoint')) as any[]).map((e) => {
+        const name = e.Properties.ServiceName;
+        return typeof name === 'string' ? name : name['Fn::Join'][1].map((part: any) => (part.Ref ? `\${${part.Ref}}` : part)).join('');
+      });
+      expect(audit.network.endpoints.map((e) => e.service).sort()).toEqual(serviceNames.sort());
+      expect(serviceNames).toEqual(expect.arrayContaining(['com.amazonaws.${AWS::Region}.s3', `com.amazonaws.${config.region}.secretsmanager`]));
       expect(audit.network.internet).toEqual({ internetGateways: 0, natGateways: 0, elasticIps: 0, subnetsAssigningPublicIps: 0, defaultRoutes: 0 });
     });
 
@@ -166,10 +179,20 @@ describe('the audit of the real app', () => {
       const template = synth.templates[stage];
       const audit = stackOf(stage);
       const identity = audit.wildcardStatements.filter((s) => s.kind === 'identity');
-      expect(identity.map((s) => s.policy.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-        'DatabaseMonitoringRolePermissions',
-        'NetworkFunctionsVpcAccessPolicy',
-      ]);
+      // An independent read: identity policies with a "*" anywhere in an Allow statement's actions or resources.
+      const withWildcards = (Object.entries(resourcesOfType(template, 'AWS::IAM::ManagedPolicy')) as [string, any][])
+        .concat(Object.entries(resourcesOfType(template, 'AWS::IAM::Policy')))
+        .filter(([, p]) =>
+          p.Properties.PolicyDocument.Statement.some(
+            (st: any) => st.Effect === 'Allow' && JSON.stringify([st.Action, st.Resource]).includes('*'),
+          ),
+        )
+        .map(([id]) => id)
+        .sort();
+      expect([...new Set(identity.map((s) => s.policy))]).toEqual(withWildcards);
+      expect(withWildcards.map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(
+        expect.arrayContaining(['DatabaseMonitoringRolePermissions', 'NetworkFunctionsVpcAccessPolicy']),
+      );
       for (const statement of identity) {
         expect(statement.explained).toBe(true);
         for (const wildcard of statement.wildcards) {

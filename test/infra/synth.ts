@@ -32,12 +32,16 @@ export interface Synthesized {
  * Builds and synthesizes the app for `environments` into a fresh directory.
  * `mutate` may change the app before synthesis (tests of the checks).
  */
-export function synthesize(environments: string[] = ['dev', 'staging', 'prod'], mutate?: (built: BuiltApp) => void): Synthesized {
+export function synthesize(
+  environments: string[] = ['dev', 'staging', 'prod'],
+  mutate?: (built: BuiltApp) => void,
+  extraContext: Record<string, unknown> = {},
+): Synthesized {
   // No account from the environment: templates stay account-agnostic and comparable.
   delete process.env.CDK_DEFAULT_ACCOUNT;
   delete process.env.CDK_DEFAULT_REGION;
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
-  const built = buildApp({ environments, appProps: { outdir, context: cdkJsonContext() } });
+  const built = buildApp({ environments, appProps: { outdir, context: { ...cdkJsonContext(), ...extraContext } } });
   mutate?.(built);
   const assembly = built.app.synth();
   const templates: Record<string, Record<string, any>> = {};

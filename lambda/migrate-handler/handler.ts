@@ -1,0 +1,153 @@
+/**
+ * The migration custom resource's logic, with its dependencies injected (Secrets Manager client, how to
+ * connect, where the files are) so tests drive it against real databases with real event shapes.
+ *
+ * Create and Update: read the master secret, wait for the writer, run the migrations (and seeds where allowed),
+ * then create or update the login roles from their secrets. Delete: nothing (data is never touched). An Update
+ * that is a CloudFormation rollback (older files, newer database) succeeds without changing anything. Failures
+ * throw — the Provider framework turns a throw into FAILED — with a reason under 4 KB naming file, line and
+ * SQLSTATE; the runner's deadline stays below the function's remaining time, so the function always answers.
+ */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { inspect, migrate, MigrationError, type SqlClient, type SqlFileSource } from '../migrator';
+import type { Logger } from '../shared/logger';
+import { connectWithBackoff } from './connect';
+import { parseEvent, type MigrationRequest } from './event';
+import { syncLoginRole } from './login-roles';
+import { readCredentials, type DatabaseCredentials } from './secrets';
+
+/** A connected session: the runner's client, and a way to end it. */
+export interface DatabaseSession {
+  readonly client: SqlClient;
+  close(): Promise<void>;
+}
+
+/** Opens one session to `database` on the writer with the given credentials. */
+export type Connect = (credentials: DatabaseCredentials, database: string) => Promise<DatabaseSession>;
+
+export interface MigrationHandlerDependencies {
+  readonly secrets: SecretsManagerClient;
+  readonly connect: Connect;
+  readonly migrations: SqlFileSource;
+  readonly seeds?: SqlFileSource;
+  readonly logger: Logger;
+  /**
+   * Time kept back from the function's remaining time: the runner's deadline is `remaining - reserve`, so the
+   * handler can still close the session and answer. @default 30000
+   */
+  readonly reserveMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Backoff between connection attempts. @default 1000 */
+  readonly initialRetryDelayMs?: number;
+}
+
+/** What the Provider framework sends back to CloudFormation. */
+export interface MigrationResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data: Record<string, string>;
+}
+
+/** The slice of the Lambda context the handler uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** CloudFormation shows at most 4 KB of a reason. */
+const MAX_REASON = 3500;
+
+function failureReason(error: unknown): string {
+  if (error instanceof MigrationError) return error.reason;
+  const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  return message.length > MAX_REASON ? `${message.slice(0, MAX_REASON - 1)}…` : message;
+}
+
+/** Versions as CloudFormation attributes: strings, short. */
+function listVersions(versions: readonly number[]): string {
+  const text = versions.map((v) => String(v).padStart(3, '0')).join(',');
+  return text.length > 1000 ? `${text.slice(0, 999)}…` : text;
+}
+
+export function createMigrationHandler(deps: MigrationHandlerDependencies) {
+  const now = deps.now ?? Date.now;
+  return async (event: unknown, context?: InvocationContext): Promise<MigrationResponse> => {
+    let request: MigrationRequest;
+    try {
+      request = parseEvent(event);
+    } catch (error) {
+      deps.logger.error('rejected custom resource event', { error: failureReason(error) });
+      throw error;
+    }
+    const logger = deps.logger.child({ requestType: request.requestType, hash: request.hash, deployId: request.deployId });
+    if (request.requestType === 'Delete') {
+      logger.info('delete: the database is left as it is');
+      return { PhysicalResourceId: request.physicalResourceId, Data: {} };
+    }
+
+    const remaining = context?.getRemainingTimeInMillis() ?? 15 * 60_000;
+    const deadline = now() + remaining - (deps.reserveMs ?? 30_000);
+    try {
+      const master = await readCredentials(deps.secrets, request.masterSecretArn);
+      const session = await connectWithBackoff(() => deps.connect(master, request.databaseName), {
+        deadline,
+        logger,
+        initialDelayMs: deps.initialRetryDelayMs,
+      });
+      try {
+        return await run(request, session.client, deadline, logger);
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    } catch (error) {
+      const reason = failureReason(error);
+      logger.error('migration failed', {
+        reason,
+        ...(error instanceof MigrationError ? { code: error.code, file: error.file, line: error.line, sqlState: error.sqlState } : {}),
+      });
+      throw new Error(reason, { cause: error });
+    }
+  };
+
+  async function run(request: MigrationRequest, client: SqlClient, deadline: number, logger: Logger): Promise<MigrationResponse> {
+    const options = { migrations: deps.migrations, seeds: deps.seeds, allowSeeds: request.allowSeeds };
+
+    // A rollback re-runs the previous template's (older) files against a database that is already newer: that
+    // is expected, and nothing may change.
+    const inspection = await inspect(client, options);
+    const newest = Math.max(0, ...inspection.migrations.filter((m) => m.state !== 'unknown').map((m) => m.version));
+    const newer = inspection.migrations.filter((m) => m.state === 'unknown' && m.version > newest).map((m) => m.version);
+    if (request.requestType === 'Update' && newer.length > 0) {
+      logger.warn('the database is newer than these files (a rollback): nothing applied', { newerVersions: listVersions(newer) });
+      return {
+        PhysicalResourceId: request.physicalResourceId,
+        Data: { CurrentVersion: String(inspection.currentVersion ?? ''), Applied: '', Rollback: 'true' },
+      };
+    }
+
+    const result = await migrate(client, {
+      ...options,
+      deadline,
+      logger: { info: logger.info, warn: logger.warn, error: logger.error },
+    });
+
+    // Logins join their groups, which the migrations create.
+    for (const login of request.logins) {
+      const credentials = await readCredentials(deps.secrets, login.secretArn);
+      const outcome = await syncLoginRole(client, { username: credentials.username, password: credentials.password, group: login.memberOf });
+      logger.info(`login role ${outcome}`, { username: credentials.username, memberOf: login.memberOf });
+    }
+
+    const applied = result.applied.filter((step) => step.kind === 'migration').map((step) => step.version);
+    const seeded = result.applied.filter((step) => step.kind === 'seed').map((step) => step.version);
+    logger.info('migrations complete', { currentVersion: result.currentVersion, applied: listVersions(applied), seeds: listVersions(seeded), durationMs: result.durationMs });
+    return {
+      PhysicalResourceId: request.physicalResourceId,
+      Data: {
+        CurrentVersion: String(result.currentVersion ?? ''),
+        Applied: listVersions(applied),
+        SeedsApplied: listVersions(seeded),
+        Rollback: 'false',
+      },
+    };
+  }
+}

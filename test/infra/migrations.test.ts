@@ -1,0 +1,160 @@
+/**
+ * The migration custom resource in the synthesized templates: function, provider, resource with its content
+ * hash, timeouts, ordering and network wiring; and what changes the hash (migration files) and what does not.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON */
+import { App, Stack } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { contentHash } from '../../lib/constructs/content-hash';
+import { DatabaseMigrations } from '../../lib/constructs/database-migrations';
+import { resourcesOfType, synthesize, type Synthesized } from './synth';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+let synth: Synthesized;
+
+beforeAll(() => {
+  synth = synthesize(['dev', 'prod'], undefined, { deployId: 'run-42' });
+}, 300_000);
+
+const only = (template: Record<string, any>, type: string) => {
+  const found = Object.entries(resourcesOfType(template, type));
+  expect(found).toHaveLength(1);
+  return found[0] as [string, any];
+};
+const migrationFunction = (template: Record<string, any>) =>
+  Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')).find(([id]) => id.startsWith('MigrationsFunction')) as [string, any];
+
+describe.each(['Dev', 'Prod'])('%s', (stage) => {
+  const template = () => synth.templates[stage];
+
+  test('a bundled Node.js function on arm64, in the isolated subnets, with no secret in its environment', () => {
+    const [, fn] = migrationFunction(template());
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 600, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+    expect(fn.Properties.Environment.Variables).toEqual({ NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem', NODE_OPTIONS: '--enable-source-maps' });
+  });
+
+  test('the custom resource carries the content hash, the deploy id, and a service timeout just above the function’s', () => {
+    const [, resource] = only(template(), 'Custom::DatabaseMigrations');
+    expect(resource.Properties.Hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(resource.Properties.DeployId).toBe('run-42');
+    expect(Number(resource.Properties.ServiceTimeout)).toBe(600 + 120);
+    expect(resource.Properties.AllowSeeds).toBe(stage === 'Prod' ? 'false' : 'true');
+    expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['app_user', 'cognito_sync']);
+    expect(resource.Properties.ServiceToken['Fn::GetAtt'][0]).toMatch(/^MigrationsProviderframeworkonEvent/);
+  });
+
+  test('it waits for the writer instance and the endpoints it calls, and the login rotations wait for it', () => {
+    const [id, resource] = only(template(), 'Custom::DatabaseMigrations');
+    const dependsOn: string[] = resource.DependsOn;
+    const writer = Object.entries(resourcesOfType(template(), 'AWS::RDS::DBInstance')).find(([, r]) => r.Properties.PromotionTier === 0 || /Writer/.test(JSON.stringify(r)))!;
+    expect(dependsOn).toContain(writer[0]);
+    expect(dependsOn.some((d) => d.startsWith('DatabaseCluster'))).toBe(true);
+    for (const endpoint of ['SecretsManagerEndpoint', 'LambdaEndpoint', 'S3Endpoint']) {
+      expect(dependsOn.some((d) => d.includes(endpoint))).toBe(true);
+    }
+    const rotations = Object.entries(resourcesOfType(template(), 'AWS::SecretsManager::RotationSchedule'))
+      .filter(([rid]) => /AppLogin|CognitoSyncLogin/.test(rid));
+    expect(rotations).toHaveLength(2);
+    for (const [, rotation] of rotations) expect(rotation.DependsOn).toContain(id);
+  });
+
+  test('the endpoints it needs sit in the function subnets', () => {
+    const [, fn] = migrationFunction(template());
+    const subnets = JSON.stringify(fn.Properties.VpcConfig.SubnetIds.sort((a: any, b: any) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    const endpoints = resourcesOfType(template(), 'AWS::EC2::VPCEndpoint');
+    const services = Object.values(endpoints).map((e: any) => JSON.stringify(e.Properties.ServiceName));
+    expect(services.some((s) => s.includes('secretsmanager'))).toBe(true);
+    expect(services.some((s) => s.includes('.lambda'))).toBe(true);
+    expect(services.some((s) => s.includes('.s3'))).toBe(true);
+    for (const e of Object.values(endpoints) as any[]) {
+      if (e.Properties.VpcEndpointType === 'Interface') {
+        expect(JSON.stringify(e.Properties.SubnetIds.sort((a: any, b: any) => JSON.stringify(a).localeCompare(JSON.stringify(b))))).toBe(subnets);
+      }
+    }
+  });
+
+  test('it reads exactly the master and login secrets', () => {
+    const [fnId] = migrationFunction(template());
+    const role = fnId.replace(/Function[0-9A-F]{8}$/, 'HandlerRole');
+    const policies = Object.entries(resourcesOfType(template(), 'AWS::IAM::ManagedPolicy')).filter(([pid]) => pid.startsWith(role));
+    const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const secretRead = statements.find((s: any) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secretRead.Resource.map((r: any) => r.Ref).sort()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^DatabaseClusterSecretAttachment/), expect.stringMatching(/^DatabaseAppLoginSecret/), expect.stringMatching(/^DatabaseCognitoSyncLoginSecret/)]),
+    );
+    expect(secretRead.Resource).toHaveLength(3);
+  });
+});
+
+test('the prod bundle ships no seeds; the dev bundle ships them', () => {
+  /** The directory of the function's asset (CDK stages write assets beside their own assembly). */
+  const assetDir = (stage: string) => {
+    const [, fn] = migrationFunction(synth.templates[stage]);
+    const name = `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`;
+    const candidates = [synth.outdir, ...fs.readdirSync(synth.outdir).filter((d) => d.startsWith('assembly-')).map((d) => path.join(synth.outdir, d))];
+    const found = candidates.map((dir) => path.join(dir, name)).find((dir) => fs.existsSync(dir));
+    if (!found) throw new Error(`no asset ${name} under ${synth.outdir}`);
+    return found;
+  };
+  const dev = assetDir('Dev');
+  const prod = assetDir('Prod');
+  expect(fs.readdirSync(path.join(dev, 'migrations')).sort()).toEqual(fs.readdirSync(path.join(ROOT, 'migrations')).sort());
+  expect(fs.readdirSync(path.join(dev, 'seeds')).sort()).toEqual(fs.readdirSync(path.join(ROOT, 'seeds')).sort());
+  expect(fs.existsSync(path.join(prod, 'seeds'))).toBe(false);
+});
+
+describe('the content hash', () => {
+  const project = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hash-'));
+    for (const sub of ['migrations', 'seeds', 'runner', 'elsewhere']) fs.mkdirSync(path.join(dir, sub));
+    fs.writeFileSync(path.join(dir, 'migrations', '001_a.sql'), 'CREATE TABLE a (id int);\n');
+    fs.writeFileSync(path.join(dir, 'seeds', '001_s.sql'), 'INSERT INTO a VALUES (1);\n');
+    fs.writeFileSync(path.join(dir, 'runner', 'index.ts'), 'export const x = 1;\n');
+    fs.writeFileSync(path.join(dir, 'elsewhere', 'README.md'), 'docs\n');
+    return dir;
+  };
+  const hashOf = (dir: string) => contentHash(dir, ['migrations', 'seeds', 'runner'].map((d) => path.join(dir, d)));
+
+  test('changes when a migration, a seed or the runner changes', () => {
+    const dir = project();
+    const before = hashOf(dir);
+    fs.appendFileSync(path.join(dir, 'migrations', '001_a.sql'), '-- comment\n');
+    const afterMigration = hashOf(dir);
+    expect(afterMigration).not.toBe(before);
+    fs.writeFileSync(path.join(dir, 'migrations', '002_b.sql'), 'SELECT 1;\n');
+    expect(hashOf(dir)).not.toBe(afterMigration);
+    const beforeSeed = hashOf(dir);
+    fs.appendFileSync(path.join(dir, 'seeds', '001_s.sql'), '\n');
+    expect(hashOf(dir)).not.toBe(beforeSeed);
+    const beforeRunner = hashOf(dir);
+    fs.appendFileSync(path.join(dir, 'runner', 'index.ts'), '\n');
+    expect(hashOf(dir)).not.toBe(beforeRunner);
+  });
+
+  test('does not change for anything else, nor for CRLF line endings or a BOM', () => {
+    const dir = project();
+    const before = hashOf(dir);
+    fs.appendFileSync(path.join(dir, 'elsewhere', 'README.md'), 'more docs\n');
+    fs.writeFileSync(path.join(dir, 'migrations', '001_a.sql'), '\uFEFFCREATE TABLE a (id int);\r\n');
+    expect(hashOf(dir)).toBe(before);
+  });
+
+  test('the synthesized hash is the hash of the project’s files (seeds only where they run)', () => {
+    const [, resource] = only(synth.templates.Dev, 'Custom::DatabaseMigrations');
+    const expected = contentHash(ROOT, ['migrations', 'seeds', 'lambda/migrator', 'lambda/migrate-handler'].map((d) => path.join(ROOT, d)));
+    expect(resource.Properties.Hash).toBe(expected);
+    const [, prodResource] = only(synth.templates.Prod, 'Custom::DatabaseMigrations');
+    const prodExpected = contentHash(ROOT, ['migrations', 'lambda/migrator', 'lambda/migrate-handler'].map((d) => path.join(ROOT, d)));
+    expect(prodResource.Properties.Hash).toBe(prodExpected);
+  });
+});
+
+test('bad props fail synth with the property named', () => {
+  const stack = new Stack(new App(), 'S');
+  expect(() => new DatabaseMigrations(stack, 'M', { timeout: { toSeconds: () => 30, toHumanString: () => '30 seconds' } } as never))
+    .toThrow(/timeout must be between 1 and 15 minutes, got 30 seconds/);
+  expect(() => new DatabaseMigrations(stack, 'N', { deployId: 'has spaces' } as never)).toThrow(/deployId must be/);
+});

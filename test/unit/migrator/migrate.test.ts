@@ -1,0 +1,35 @@
+import { loadRunFiles, migrate, MigrationError, type SqlClient } from '../../../lambda/migrator';
+
+const sources = (...specs: Array<[string, string]>) => specs.map(([fileName, text]) => ({ fileName, text }));
+
+describe('migrate deadline', () => {
+  it('stops waiting for a database that no longer answers, shortly after the deadline', async () => {
+    const calls: string[] = [];
+    const hanging: SqlClient = {
+      async query<R>(text: string) {
+        calls.push(text);
+        if (text.includes('pg_try_advisory_lock')) return { rows: [{ locked: true } as R] };
+        if (text.includes('pg_advisory_unlock')) return { rows: [{} as R] };
+        return new Promise<never>(() => {});
+      },
+      execute: () => new Promise<never>(() => {}),
+    };
+    const started = Date.now();
+    const err = await migrate(hanging, { migrations: sources(['001_a.sql', 'SELECT 1;']), deadline: Date.now() + 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect((err as MigrationError).code).toBe('deadline');
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The lock is still released.
+    expect(calls.at(-1)).toContain('pg_advisory_unlock');
+  });
+});
+
+describe('loadRunFiles', () => {
+  it('does not parse seeds that will not run, so a broken seed cannot stop a deploy that forbids seeds', async () => {
+    const options = { migrations: sources(['001_a.sql', 'SELECT 1;']), seeds: sources(['001_broken.sql', "SELECT 'unterminated"]) };
+    const files = await loadRunFiles({ ...options, allowSeeds: false });
+    expect(files.seeds).toBeUndefined();
+    expect(files.seedFilesIgnored).toEqual([{ kind: 'seed', version: 1, path: '001_broken.sql' }]);
+    await expect(loadRunFiles({ ...options, allowSeeds: true })).rejects.toThrow(/unterminated quoted string/);
+  });
+});
