@@ -10,6 +10,8 @@ import { fromPgClient, readSqlDirectory } from '../migrator';
 import { createLogger } from '../shared/logger';
 import { createMigrationHandler, type Connect, type InvocationContext } from './handler';
 
+const logger = createLogger({ service: 'database-migrations' });
+
 /** One session straight to the writer (not RDS Proxy: it breaks session advisory locks). */
 const connect: Connect = async (credentials, database) => {
   if (!credentials.host) throw new Error('the master secret has no host: attach it to the cluster');
@@ -24,6 +26,8 @@ const connect: Connect = async (credentials, database) => {
     connectionTimeoutMillis: 10_000,
     application_name: 'database-migrations',
   });
+  // A session killed server-side emits 'error' on the client; unhandled, it would crash the function.
+  client.on('error', (error: Error & { code?: string }) => logger.warn('database session ended', { code: error.code ?? error.name }));
   try {
     await client.connect();
   } catch (error) {
@@ -41,7 +45,7 @@ const handle = createMigrationHandler({
   migrations: readSqlDirectory(join(__dirname, 'migrations'), { displayPrefix: 'migrations/' }),
   // Seeds are only in the bundle of environments that allow them.
   seeds: existsSync(seedsDirectory) ? readSqlDirectory(seedsDirectory, { displayPrefix: 'seeds/' }) : undefined,
-  logger: createLogger({ service: 'database-migrations' }),
+  logger,
 });
 
 export const handler = (event: unknown, context: InvocationContext) => handle(event, context);

@@ -28,6 +28,10 @@ Options:
   --timeout DURATION        the whole run must finish within this (default: 15min)
   --lock-timeout DURATION   lock_timeout per file unless the file sets it (default: 5s)
   --statement-timeout DUR   statement_timeout per file unless the file sets it (default: none but --timeout)
+  --data-api                status, plan, verify: read through the RDS Data API (no network path needed)
+  --cluster-arn ARN         --data-api: the Aurora cluster
+  --secret-arn ARN          --data-api: a secret of a login that may read the migration history
+  --database NAME           --data-api: the database (default: saas)
   --json                    machine-readable result on stdout
   -h, --help                this text
 
@@ -56,6 +60,8 @@ export interface CliOptions {
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
   readonly json: boolean;
+  /** Read through the RDS Data API instead of a connection. */
+  readonly dataApi?: { readonly clusterArn: string; readonly secretArn: string; readonly database: string };
 }
 
 export class UsageError extends Error {}
@@ -89,6 +95,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
         'lock-timeout': { type: 'string' },
         'statement-timeout': { type: 'string' },
         json: { type: 'boolean' },
+        'data-api': { type: 'boolean' },
+        'cluster-arn': { type: 'string' },
+        'secret-arn': { type: 'string' },
+        database: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -110,6 +120,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined);
   if (command === 'serve' && values['database-url']) throw new UsageError('serve runs the embedded database: --database-url does not apply');
   if (values.seeds !== undefined && values['no-seeds']) throw new UsageError('--seeds and --no-seeds contradict each other');
+  const dataApi = values['data-api'] ? dataApiTarget(command, values) : undefined;
+  if (!values['data-api'] && (values['cluster-arn'] || values['secret-arn'] || values.database)) {
+    throw new UsageError('--cluster-arn, --secret-arn and --database go with --data-api');
+  }
   return {
     command: command as Command,
     files,
@@ -127,5 +141,25 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
     lockTimeoutMs: duration('lock-timeout', values['lock-timeout'], 5000),
     statementTimeoutMs: duration('statement-timeout', values['statement-timeout'], 0),
     json: values.json ?? false,
+    ...(dataApi ? { dataApi } : {}),
   };
+}
+
+const ARN = {
+  cluster: /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/,
+  secret: /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+};
+
+function dataApiTarget(command: string, values: Record<string, string | boolean | undefined>): NonNullable<CliOptions['dataApi']> {
+  if (!['status', 'plan', 'verify'].includes(command)) {
+    throw new UsageError(`--data-api is read-only: it serves status, plan and verify, not ${command} (the Data API has no session for the lock)`);
+  }
+  if (values['database-url']) throw new UsageError('--data-api and --database-url contradict each other');
+  const clusterArn = values['cluster-arn'];
+  const secretArn = values['secret-arn'];
+  if (typeof clusterArn !== 'string' || !ARN.cluster.test(clusterArn)) throw new UsageError('--cluster-arn: expected arn:aws:rds:<region>:<account>:cluster:<name>');
+  if (typeof secretArn !== 'string' || !ARN.secret.test(secretArn)) throw new UsageError('--secret-arn: expected arn:aws:secretsmanager:<region>:<account>:secret:<name>');
+  const database = typeof values.database === 'string' ? values.database : 'saas';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new UsageError(`--database: "${database}" is not a database name`);
+  return { clusterArn, secretArn, database };
 }

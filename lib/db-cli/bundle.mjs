@@ -19,6 +19,7 @@ await build({
   format: 'cjs',
   sourcemap: true,
   // pg-native and pg-cloudflare are optional paths of pg never taken on Node.js.
-  external: ['@electric-sql/*', 'pg-native', 'pg-cloudflare'],
+  // The AWS SDK is loaded only by --data-api, from node_modules.
+  external: ['@electric-sql/*', '@aws-sdk/*', 'pg-native', 'pg-cloudflare'],
   logLevel: 'warning',
 });

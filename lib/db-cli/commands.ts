@@ -14,6 +14,13 @@ import {
 } from '../../lambda/migrator';
 import type { CliOptions } from './args';
 import { openDatabase, type OpenDatabase } from './connect';
+import { openDataApi, type DataApiTarget } from './data-api';
+
+/** The Data API as an OpenDatabase: read-only, never local (so seeds are only compared when asked for). */
+async function openDataApiDatabase(target: DataApiTarget): Promise<OpenDatabase> {
+  const { client, close } = await openDataApi(target);
+  return { client, close, local: false, description: `${target.clusterArn} (RDS Data API, database ${target.database})` };
+}
 
 /** Exit codes of `status` (and the general ones). */
 export const EXIT = { ok: 0, error: 1, pending: 2, drift: 3, unknown: 4 } as const;
@@ -112,7 +119,7 @@ function reportError(io: Io, options: CliOptions, err: unknown): number {
 export async function runCommand(options: CliOptions, io: Io): Promise<number> {
   let db: OpenDatabase | undefined;
   try {
-    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
+    db = options.dataApi ? await openDataApiDatabase(options.dataApi) : await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
     const runner = runnerOptions(options, db, io);
     const deadline = Date.now() + options.timeoutMs;
     switch (options.command) {

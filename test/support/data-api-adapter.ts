@@ -21,6 +21,11 @@ export interface DataApiAdapterOptions {
   readonly loginRoles: Record<string, string>;
   /** The cluster ARN that is accepted. */
   readonly resourceArn: string;
+  /**
+   * Serve every RDSDataClient, not only the one the adapter returns (for code that creates its own client).
+   * @default false
+   */
+  readonly allClients?: boolean;
 }
 
 const JSON_TYPE_IDS = new Set([114, 3802]); // json, jsonb
@@ -73,7 +78,7 @@ export interface DataApiAdapter {
 
 export function createDataApiAdapter(db: EmbeddedDatabase, options: DataApiAdapterOptions): DataApiAdapter {
   const client = new RDSDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const mock = mockClient(client);
+  const mock = options.allClients ? mockClient(RDSDataClient) : mockClient(client);
   const calls: ExecuteStatementCommandInput[] = [];
   let available = true;
 

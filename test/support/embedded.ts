@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fromPglite, migrate } from '../../lambda/migrator';
 import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pglite';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -44,11 +45,14 @@ export async function openFreshDatabase(): Promise<EmbeddedDatabase> {
   return openEmbeddedDatabase({ loadDataDir: await emptyDump });
 }
 
-/** A new in-memory database with every migration and seed applied (seeds/002_test_rls.sql passing). */
+/**
+ * A new in-memory database with every migration and seed applied by the migration runner, exactly as a deploy
+ * applies them (seeds/002_test_rls.sql passing).
+ */
 export async function openSeededDatabase(): Promise<EmbeddedDatabase> {
   seededDump ??= (async () => {
     const db = await openFreshDatabase();
-    for (const file of [...sqlFiles(MIGRATIONS_DIR), ...sqlFiles(SEEDS_DIR)]) await applyFile(db, file);
+    await migrate(fromPglite(db), { migrations: MIGRATIONS_DIR, seeds: SEEDS_DIR, allowSeeds: true });
     const dump = await db.dumpDataDir('none');
     await db.close();
     return dump;
