@@ -170,6 +170,8 @@ describe('what app_user can never do', () => {
     ['update audit rows', `UPDATE audit_logs SET action = 'x'`],
     ['delete audit rows', 'DELETE FROM audit_logs'],
     ['write audit rows', `INSERT INTO audit_logs (action, table_name) VALUES ('forged', 'users')`],
+    ['read the migration history', 'SELECT * FROM migration_history.applied_files'],
+    ['read the migration events', 'SELECT * FROM migration_history.events'],
   ])('cannot %s', async (_what, statement) => {
     await asAlice(async (as) => {
       const outcome = await as.run(statement);
