@@ -6,12 +6,15 @@
  * the App, they check every stack of every stage: any finding that is not
  * acknowledged (see `acknowledge`) fails synth.
  */
+import * as fs from 'node:fs';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { type App, Aspects, CfnResource, type IAspect, Stage, Validations } from 'aws-cdk-lib';
+import { type App, Aspects, CfnResource, type IAspect, type IPolicyValidationPlugin, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks } from 'cdk-nag';
+import { COMPLIANCE_RECORD_METADATA, type ComplianceRecord } from './record';
 
 export { acknowledge, wildcardFinding } from './acknowledge';
+export { COMPLIANCE_RECORD_METADATA, type ComplianceRecord, type CompliancePlugin } from './record';
 
 /**
  * Control Tower rules switched off for the whole app, with the reason. Empty:
@@ -23,7 +26,7 @@ export const DISABLED_GUARD_RULES: Readonly<Record<string, string>> = {};
 
 /** Adds the nag packs and the Control Tower guard rules to `app`; call it once its stages exist. */
 export function addComplianceChecks(app: App): void {
-  Validations.of(app).addPlugins(
+  const plugins: IPolicyValidationPlugin[] = [
     new AwsSolutionsChecks(app),
     new HIPAASecurityChecks(app),
     new NIST80053R5Checks(app),
@@ -32,10 +35,35 @@ export function addComplianceChecks(app: App): void {
       disabledRules: Object.keys(DISABLED_GUARD_RULES),
       maxBuffer: 64 * 1024 * 1024,
     }),
-  );
+  ];
+  Validations.of(app).addPlugins(...plugins);
+  const record: ComplianceRecord = {
+    // The nag packs carry no version of their own: theirs is cdk-nag's.
+    plugins: plugins.map((p) => ({ name: p.name, version: p.version ?? packageVersion('cdk-nag') })),
+    disabledGuardRules: { ...DISABLED_GUARD_RULES },
+  };
   // Aspects do not cross into nested stages: each stage gets its own.
   for (const scope of [app, ...app.node.findAll().filter((c) => Stage.isStage(c))]) {
     Aspects.of(scope).add(new AcknowledgementsInTemplates());
+    Aspects.of(scope).add(new ComplianceRecordOnStacks(record));
+  }
+}
+
+function packageVersion(name: string): string {
+  return (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Writes which checks ran into every stack's metadata in the cloud assembly
+ * (see `record.ts`): the audit reads it from `cdk.out`.
+ */
+class ComplianceRecordOnStacks implements IAspect {
+  constructor(private readonly record: ComplianceRecord) {}
+
+  visit(node: IConstruct): void {
+    if (Stack.isStack(node) && !node.node.metadata.some((m) => m.type === COMPLIANCE_RECORD_METADATA)) {
+      node.node.addMetadata(COMPLIANCE_RECORD_METADATA, this.record);
+    }
   }
 }
 

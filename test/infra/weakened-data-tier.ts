@@ -1,0 +1,47 @@
+/**
+ * Test only: weakens a data tier stack in the ways the audit must catch —
+ * the database opened to the internet, a publicly accessible instance, an
+ * unencrypted queue, a secret without rotation, a secret whose value is in
+ * the template, and a wildcard policy without a reason.
+ */
+import { SecretValue } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { DataTierStack } from '../../lib/stacks/data-tier-stack';
+
+/** The resources the weakening added, by what they break. */
+export interface Weaknesses {
+  readonly unencryptedQueue: sqs.Queue;
+  readonly unrotatedSecret: secretsmanager.Secret;
+  readonly plaintextSecret: secretsmanager.Secret;
+  readonly wildcardPolicy: iam.ManagedPolicy;
+}
+
+/** Adds every weakness to `stack`. */
+export class WeakenedDataTier extends Construct {
+  readonly weaknesses: Weaknesses;
+
+  constructor(stack: DataTierStack, id: string) {
+    super(stack, id);
+    const { database } = stack;
+    database.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(database.port), 'PostgreSQL from anywhere');
+    database.securityGroup.addIngressRule(ec2.Peer.anyIpv6(), ec2.Port.allTcp(), 'Everything from anywhere (IPv6)');
+    const writer = database.cluster.node.findChild('Writer').node.defaultChild as rds.CfnDBInstance;
+    writer.publiclyAccessible = true;
+    this.weaknesses = {
+      unencryptedQueue: new sqs.Queue(this, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED }),
+      unrotatedSecret: new secretsmanager.Secret(this, 'UnrotatedSecret', { encryptionKey: stack.encryptionKey }),
+      plaintextSecret: new secretsmanager.Secret(this, 'PlaintextSecret', {
+        encryptionKey: stack.encryptionKey,
+        secretStringValue: SecretValue.unsafePlainText('not-a-real-password'),
+      }),
+      wildcardPolicy: new iam.ManagedPolicy(this, 'WildcardPolicy', {
+        statements: [new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] })],
+      }),
+    };
+  }
+}
