@@ -11,5 +11,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.mjs',
   globalTeardown: '<rootDir>/test/setup/global-teardown.mjs',
   testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
   maxWorkers: 2,
 };
