@@ -3,6 +3,7 @@
  * naming what is wrong, instead of hanging or half-running.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { SECRET_ARN, SQL_NAME } from '../shared/names';
 import { LOGIN_GROUPS, type LoginGroup } from './login-roles';
 
 export interface LoginReference {
@@ -30,9 +31,6 @@ export class MalformedEventError extends Error {
   }
 }
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
 function field(properties: Record<string, unknown>, name: string): string {
   const value = properties[name];
   if (typeof value !== 'string' || value === '') throw new MalformedEventError(`ResourceProperties.${name} is missing`);
@@ -51,7 +49,7 @@ export function parseEvent(event: unknown): MigrationRequest {
   if (!properties || typeof properties !== 'object') throw new MalformedEventError('ResourceProperties is missing');
 
   const databaseName = field(properties, 'DatabaseName');
-  if (!DATABASE_NAME.test(databaseName)) throw new MalformedEventError(`DatabaseName "${databaseName}" is not a database name`);
+  if (!SQL_NAME.test(databaseName)) throw new MalformedEventError(`DatabaseName "${databaseName}" is not a database name`);
   const masterSecretArn = field(properties, 'MasterSecretArn');
   if (!SECRET_ARN.test(masterSecretArn)) throw new MalformedEventError('MasterSecretArn is not a Secrets Manager ARN');
   const hash = field(properties, 'Hash');

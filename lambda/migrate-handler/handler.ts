@@ -9,7 +9,7 @@
  * SQLSTATE; the runner's deadline stays below the function's remaining time, so the function always answers.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { inspect, migrate, MigrationError, type SqlClient, type SqlFileSource } from '../migrator';
+import { clampReason, inspect, migrate, MigrationError, type SqlClient, type SqlFileSource } from '../migrator';
 import type { Logger } from '../shared/logger';
 import { connectWithBackoff } from './connect';
 import { parseEvent, type MigrationRequest } from './event';
@@ -53,13 +53,10 @@ export interface InvocationContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** CloudFormation shows at most 4 KB of a reason. */
-const MAX_REASON = 3500;
-
 function failureReason(error: unknown): string {
   if (error instanceof MigrationError) return error.reason;
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-  return message.length > MAX_REASON ? `${message.slice(0, MAX_REASON - 1)}…` : message;
+  return clampReason(message);
 }
 
 /** Versions as CloudFormation attributes: strings, short. */

@@ -3,6 +3,7 @@
  * username, with the secret's password (sent as a SCRAM verifier), member of its NOLOGIN group role. The group
  * roles themselves come from the migrations. Passwords are never logged and never sent in clear.
  */
+import { SQL_NAME } from '../shared/names';
 import { scramSha256Verifier } from './scram';
 
 /** Group roles a login may join: the application and the Cognito mirror, nothing with more power. */
@@ -23,11 +24,9 @@ export interface RoleClient {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
 /** Refuses usernames that would need quoting, or that name a group or system role. */
 export function validateLogin(spec: LoginRoleSpec): void {
-  if (!IDENTIFIER.test(spec.username)) {
+  if (!SQL_NAME.test(spec.username)) {
     throw new Error(`login username "${spec.username}" must be a lower-case SQL identifier (a-z, 0-9, _; at most 63)`);
   }
   if ((LOGIN_GROUPS as readonly string[]).includes(spec.username) || spec.username.startsWith('pg_') || spec.username.startsWith('rds')) {

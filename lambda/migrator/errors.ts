@@ -49,6 +49,11 @@ export interface MigrationErrorDetails {
 /** Maximum length of `reason` (CloudFormation caps a custom resource's reason at 4 KB). */
 export const MAX_REASON_LENGTH = 3500;
 
+/** `text` cut to MAX_REASON_LENGTH, an ellipsis marking the cut. */
+export function clampReason(text: string): string {
+  return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 1)}…`;
+}
+
 export class MigrationError extends Error {
   readonly code: MigrationErrorCode;
   readonly file?: string;
@@ -89,8 +94,7 @@ export class MigrationError extends Error {
     const parts = [this.location ? `${this.location}: ` : '', this.sqlState ? `ERROR ${this.sqlState}: ` : '', this.message];
     if (this.detail) parts.push(` DETAIL: ${this.detail}`);
     if (this.hint) parts.push(` HINT: ${this.hint}`);
-    const text = parts.join('');
-    return text.length <= MAX_REASON_LENGTH ? text : `${text.slice(0, MAX_REASON_LENGTH - 1)}…`;
+    return clampReason(parts.join(''));
   }
 
   /** Plain fields for structured logs and `--json` output. */

@@ -4,7 +4,7 @@
  */
 export { countingClient, fromPgClient, fromPglite, toSqlClient, type PgClientLike, type PgliteLike, type SqlClient } from './client';
 export { parseDirectives, parseDuration, type Directives } from './directives';
-export { MAX_REASON_LENGTH, MigrationError, type MigrationErrorCode, type MigrationErrorDetails } from './errors';
+export { clampReason, MAX_REASON_LENGTH, MigrationError, type MigrationErrorCode, type MigrationErrorDetails } from './errors';
 export {
   checksumSql,
   normalizeSql,

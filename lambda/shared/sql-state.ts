@@ -7,7 +7,10 @@ export function sqlState(error: unknown): string {
   if (!error || typeof error !== 'object') return 'UnknownError';
   const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  const fromMessage = typeof message === 'string' ? /SQLState: ([0-9A-Z]{5})/.exec(message) : null;
-  if (fromMessage) return fromMessage[1];
-  return typeof name === 'string' ? name : 'UnknownError';
+  return sqlStateInMessage(message) ?? (typeof name === 'string' ? name : 'UnknownError');
+}
+
+/** The SQLSTATE a Data API error message ends with, if any. */
+export function sqlStateInMessage(message: unknown): string | undefined {
+  return typeof message === 'string' ? /SQLState: ([0-9A-Z]{5})/.exec(message)?.[1] : undefined;
 }

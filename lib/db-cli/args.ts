@@ -1,6 +1,7 @@
 /** Command-line parsing for `db`: no dependencies, errors that name the option. */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../lambda/migrator/directives';
+import { SECRET_ARN, SQL_NAME } from '../../lambda/shared/names';
 
 export const COMMANDS = ['migrate', 'plan', 'status', 'verify', 'repair', 'serve'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -145,10 +146,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
   };
 }
 
-const ARN = {
-  cluster: /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/,
-  secret: /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
-};
+const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/;
 
 function dataApiTarget(command: string, values: Record<string, string | boolean | undefined>): NonNullable<CliOptions['dataApi']> {
   if (!['status', 'plan', 'verify'].includes(command)) {
@@ -157,9 +155,9 @@ function dataApiTarget(command: string, values: Record<string, string | boolean 
   if (values['database-url']) throw new UsageError('--data-api and --database-url contradict each other');
   const clusterArn = values['cluster-arn'];
   const secretArn = values['secret-arn'];
-  if (typeof clusterArn !== 'string' || !ARN.cluster.test(clusterArn)) throw new UsageError('--cluster-arn: expected arn:aws:rds:<region>:<account>:cluster:<name>');
-  if (typeof secretArn !== 'string' || !ARN.secret.test(secretArn)) throw new UsageError('--secret-arn: expected arn:aws:secretsmanager:<region>:<account>:secret:<name>');
+  if (typeof clusterArn !== 'string' || !CLUSTER_ARN.test(clusterArn)) throw new UsageError('--cluster-arn: expected arn:aws:rds:<region>:<account>:cluster:<name>');
+  if (typeof secretArn !== 'string' || !SECRET_ARN.test(secretArn)) throw new UsageError('--secret-arn: expected arn:aws:secretsmanager:<region>:<account>:secret:<name>');
   const database = typeof values.database === 'string' ? values.database : 'saas';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new UsageError(`--database: "${database}" is not a database name`);
+  if (!SQL_NAME.test(database)) throw new UsageError(`--database: "${database}" is not a database name`);
   return { clusterArn, secretArn, database };
 }

@@ -5,6 +5,7 @@
  */
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { countingClient, type SqlClient } from '../../lambda/migrator';
+import { sqlStateInMessage } from '../../lambda/shared/sql-state';
 
 export interface DataApiTarget {
   readonly clusterArn: string;
@@ -30,8 +31,8 @@ export function dataApiSqlClient(client: RDSDataClient, target: DataApiTarget, s
         return { rows: (output.formattedRecords ? JSON.parse(output.formattedRecords) : []) as R[] };
       } catch (error) {
         // The runner recognises a missing history by SQLSTATE; the Data API puts it in the message.
-        const state = /SQLState: ([0-9A-Z]{5})/.exec((error as Error).message ?? '');
-        throw Object.assign(error as Error, state ? { code: state[1] } : {});
+        const state = sqlStateInMessage((error as Error).message);
+        throw Object.assign(error as Error, state ? { code: state } : {});
       }
     },
     async execute() {

@@ -2,7 +2,7 @@
  * Fresh embedded databases for the schema tests. Migrating and seeding PGlite takes a few seconds, so each
  * jest worker does it once, dumps the data directory, and every test file starts from a copy of that dump.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromPglite, migrate } from '../../lambda/migrator';
 import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pglite';
@@ -10,14 +10,6 @@ import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pgl
 export const ROOT = join(__dirname, '..', '..');
 export const MIGRATIONS_DIR = join(ROOT, 'migrations');
 export const SEEDS_DIR = join(ROOT, 'seeds');
-
-/** The SQL files of a directory in version order. */
-export function sqlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.sql'))
-    .sort()
-    .map((name) => join(dir, name));
-}
 
 /** Runs one file in its own transaction, as the migration runner does. */
 export async function applyFile(db: EmbeddedDatabase, file: string): Promise<void> {
