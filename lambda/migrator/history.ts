@@ -83,13 +83,33 @@ CREATE TABLE ${HISTORY_SCHEMA}.events (
 REVOKE ALL ON ALL TABLES IN SCHEMA ${HISTORY_SCHEMA} FROM PUBLIC;
 `;
 
-/** One statement that reads everything a run needs (one round trip). */
-const READ_HISTORY_SQL = `SELECT (SELECT format FROM ${HISTORY_SCHEMA}.runner) AS format,
-  coalesce((SELECT json_agg(json_build_object(
-      'kind', kind, 'version', version, 'name', name, 'path', path, 'checksum', checksum,
-      'appliedAt', applied_at, 'appliedBy', applied_by, 'durationMs', duration_ms, 'runnerVersion', runner_version,
-      'statementsDone', statements_done, 'progressChecksum', progress_checksum)
-    ORDER BY kind, version) FROM ${HISTORY_SCHEMA}.applied_files), '[]') AS applied`;
+/**
+ * One statement that reads everything a run needs (one round trip): one row
+ * per applied file, each carrying the format, or a single row with NULL
+ * columns when nothing was applied yet. Plain columns, not json_agg: on the
+ * fresh session of a deploy, building JSON costs the server about twice as
+ * much as this. `applied_at` comes as ISO 8601 text, the same from every driver.
+ */
+const READ_HISTORY_SQL = `SELECT r.format, a.kind, a.version, a.name, a.path, a.checksum,
+  to_char(a.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS applied_at,
+  a.applied_by, a.duration_ms, a.runner_version, a.statements_done, a.progress_checksum
+FROM ${HISTORY_SCHEMA}.runner r LEFT JOIN ${HISTORY_SCHEMA}.applied_files a ON true
+ORDER BY a.kind, a.version`;
+
+interface HistoryRow {
+  format: number | string | null;
+  kind: string | null;
+  version: number | string | bigint;
+  name: string;
+  path: string;
+  checksum: string;
+  applied_at: string;
+  applied_by: string;
+  duration_ms: number;
+  runner_version: string;
+  statements_done: number | null;
+  progress_checksum: string | null;
+}
 
 /** SQLSTATEs meaning the history schema or its tables do not exist yet. */
 const MISSING = new Set(['3F000', '42P01']);
@@ -98,14 +118,12 @@ const MISSING = new Set(['3F000', '42P01']);
 export async function readHistory(client: SqlClient): Promise<History | undefined> {
   let rows;
   try {
-    ({ rows } = await client.query<{ format: number | null; applied: unknown }>(READ_HISTORY_SQL));
+    ({ rows } = await client.query<HistoryRow>(READ_HISTORY_SQL));
   } catch (err) {
     if (MISSING.has((err as { code?: string }).code ?? '')) return undefined;
     throw err;
   }
-  const row = rows[0];
-  const applied = (typeof row.applied === 'string' ? JSON.parse(row.applied) : row.applied) as Array<Record<string, unknown>>;
-  const format = Number(row.format ?? 0);
+  const format = Number(rows[0]?.format ?? 0);
   if (format !== HISTORY_FORMAT) {
     throw new MigrationError(
       `the history in schema ${HISTORY_SCHEMA} has format ${format}; this runner knows format ${HISTORY_FORMAT} (a newer runner may have upgraded it)`,
@@ -114,19 +132,21 @@ export async function readHistory(client: SqlClient): Promise<History | undefine
   }
   return {
     format,
-    applied: applied.map((a) => ({
-      kind: a.kind as FileKind,
-      version: Number(a.version),
-      name: String(a.name),
-      path: String(a.path),
-      checksum: String(a.checksum),
-      appliedAt: String(a.appliedAt),
-      appliedBy: String(a.appliedBy),
-      durationMs: Number(a.durationMs),
-      runnerVersion: String(a.runnerVersion),
-      statementsDone: a.statementsDone === null || a.statementsDone === undefined ? undefined : Number(a.statementsDone),
-      progressChecksum: a.progressChecksum === null || a.progressChecksum === undefined ? undefined : String(a.progressChecksum),
-    })),
+    applied: rows
+      .filter((a) => a.kind !== null)
+      .map((a) => ({
+        kind: a.kind as FileKind,
+        version: Number(a.version),
+        name: a.name,
+        path: a.path,
+        checksum: a.checksum,
+        appliedAt: a.applied_at,
+        appliedBy: a.applied_by,
+        durationMs: Number(a.duration_ms),
+        runnerVersion: a.runner_version,
+        statementsDone: a.statements_done === null || a.statements_done === undefined ? undefined : Number(a.statements_done),
+        progressChecksum: a.progress_checksum ?? undefined,
+      })),
   };
 }
 
