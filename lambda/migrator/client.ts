@@ -18,11 +18,19 @@ export interface SqlClient {
    * CONCURRENTLY) must be sent alone.
    */
   execute(text: string): Promise<void>;
+  /**
+   * True when calls may be sent before earlier ones are answered (a `pg`
+   * client in pipeline mode): the runner then puts two statements in one
+   * round trip. Other clients get one call at a time.
+   */
+  readonly pipelined?: boolean;
 }
 
 /** The part of `pg.Client` the adapter uses. */
 export interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] } | Array<{ rows: unknown[] }>>;
+  /** Set by `new pg.Client({ pipeline: true })`. */
+  readonly pipeline?: boolean;
 }
 
 /** The part of a PGlite instance the adapter uses. */
@@ -34,6 +42,7 @@ export interface PgliteLike {
 /** Adapts a connected `pg.Client` (not a Pool: the lock lives on one session). */
 export function fromPgClient(client: PgClientLike): SqlClient {
   return {
+    pipelined: client.pipeline === true,
     async query<R>(text: string, params?: readonly unknown[]) {
       const result = await client.query(text, params && params.length > 0 ? [...params] : undefined);
       return (Array.isArray(result) ? result[result.length - 1] : result) as { rows: R[] };
@@ -63,22 +72,32 @@ export function toSqlClient(client: PgClientLike | PgliteLike | SqlClient): SqlC
   return fromPgClient(client as PgClientLike);
 }
 
-/** A client that counts the round trips made through it (for benchmarks and tests). */
-export function countingClient(inner: SqlClient): SqlClient & { readonly roundTrips: number; readonly log: string[] } {
+/**
+ * A client that counts what goes through it (for benchmarks and tests): the
+ * statements, and the network round trips they took. On a pipelining client
+ * a call sent while another is still unanswered shares its round trip.
+ */
+export function countingClient(inner: SqlClient): SqlClient & { readonly roundTrips: number; readonly statements: number; readonly log: string[] } {
   const log: string[] = [];
+  let roundTrips = 0;
+  let unanswered = 0;
+  const counted = <T>(text: string, call: () => Promise<T>): Promise<T> => {
+    log.push(text);
+    if (unanswered === 0 || !inner.pipelined) roundTrips++;
+    unanswered++;
+    return call().finally(() => unanswered--);
+  };
   return {
     get roundTrips() {
+      return roundTrips;
+    },
+    get statements() {
       return log.length;
     },
+    pipelined: inner.pipelined,
     log,
-    query(text, params) {
-      log.push(text);
-      return inner.query(text, params);
-    },
-    execute(text) {
-      log.push(text);
-      return inner.execute(text);
-    },
+    query: (text, params) => counted(text, () => inner.query(text, params)),
+    execute: (text) => counted(text, () => inner.execute(text)),
   };
 }
 
@@ -99,6 +118,7 @@ export function withDeadline(inner: SqlClient, deadline: number, timeoutError: (
     return Promise.race([call(), expired]).finally(() => clearTimeout(timer));
   };
   return {
+    pipelined: inner.pipelined,
     query: (text, params) => bounded(() => inner.query(text, params)),
     execute: (text) => bounded(() => inner.execute(text)),
   };

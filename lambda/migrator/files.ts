@@ -220,14 +220,8 @@ export function validateSqlFiles(files: readonly SqlFile[]): void {
   if (problems.length > 0) throw invalidFiles(new Set(files.map((f) => f.kind)).size === 1 ? files[0].kind : 'migration and seed', problems);
 }
 
-/**
- * Reads the `.sql` files of a directory (not recursive; other files and
- * dot-files are ignored, so a README can sit beside the migrations).
- * A missing directory reads as empty only when `optional` is set.
- * Synchronous on purpose: a few hundred small files read faster this way
- * than through the thread pool, and nothing else runs meanwhile.
- */
-export function readSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): SqlSource[] {
+/** The `.sql` files of a directory, in name order, without their text. */
+function listSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean }): Array<{ fileName: string; displayPath: string; path: string }> {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -240,9 +234,40 @@ export function readSqlDirectory(dir: string, options: { displayPrefix?: string;
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && e.name.toLowerCase().endsWith('.sql'))
     .map((e) => e.name)
     .sort()
-    .map((fileName) => ({
-      fileName,
-      displayPath: prefix ? `${prefix}/${fileName}` : fileName,
-      text: readFileSync(join(dir, fileName), 'utf8'),
-    }));
+    .map((fileName) => ({ fileName, displayPath: prefix ? `${prefix}/${fileName}` : fileName, path: join(dir, fileName) }));
+}
+
+/**
+ * Reads the `.sql` files of a directory (not recursive; other files and
+ * dot-files are ignored, so a README can sit beside the migrations).
+ * A missing directory reads as empty only when `optional` is set.
+ * Synchronous on purpose: a few hundred small files read faster this way
+ * than through the thread pool, and nothing else runs meanwhile.
+ */
+export function readSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): SqlSource[] {
+  return listSqlDirectory(dir, options).map(({ fileName, displayPath, path }) => ({ fileName, displayPath, text: readFileSync(path, 'utf8') }));
+}
+
+/** How long `readSqlDirectoryYielding` reads before letting the event loop run. */
+const READ_SLICE_MS = 1;
+
+/**
+ * `readSqlDirectory` for when something else is in flight, such as a
+ * connection being opened: the same synchronous reads (still the fastest),
+ * but every millisecond or so it yields to the event loop, so the other work
+ * advances instead of waiting for the last file.
+ */
+export async function readSqlDirectoryYielding(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): Promise<SqlSource[]> {
+  // process.hrtime, not performance.now(): the global `performance` loads perf_hooks, a cost at every CLI start.
+  const elapsedMs = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e6;
+  const sources: SqlSource[] = [];
+  let sliceStart = process.hrtime.bigint();
+  for (const { fileName, displayPath, path } of listSqlDirectory(dir, options)) {
+    sources.push({ fileName, displayPath, text: readFileSync(path, 'utf8') });
+    if (elapsedMs(sliceStart) >= READ_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = process.hrtime.bigint();
+    }
+  }
+  return sources;
 }

@@ -1,5 +1,5 @@
 /**
- * The migration runner shared by the deploy-time Lambda and `bin/db.ts`.
+ * The migration runner shared by the deploy-time Lambda and the `db` CLI.
  * No AWS SDK here: the caller connects, the runner drives the session.
  */
 export { countingClient, fromPgClient, fromPglite, toSqlClient, type PgClientLike, type PgliteLike, type SqlClient } from './client';
@@ -32,6 +32,7 @@ export {
   type MigrateResult,
   type RepairOptions,
   type RepairResult,
+  type RunFiles,
   type RunnerOptions,
   type SqlFileSource,
 } from './migrate';

@@ -3,15 +3,16 @@
  * lock), `inspect` (read-only: what `plan`, `status` and `verify` show) and
  * `repair` (re-record the checksums of named files).
  *
- * A run that has nothing to do costs three round trips: try the lock, read
- * the history, release the lock.
+ * A run that has nothing to do sends three statements: try the lock, read
+ * the history, release the lock: three round trips, or two over a
+ * pipelining client (the CLI's), which sends the first two together.
  */
 import { applyStep, repairSql } from './apply';
 import { withDeadline, type SqlClient } from './client';
 import { MigrationError } from './errors';
-import { parseFileName, parseSqlFiles, readSqlDirectory, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
+import { parseFileName, parseSqlFiles, readSqlDirectoryYielding, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
 import { createHistory, readHistory, type History } from './history';
-import { acquireLock, DEFAULT_LOCK_KEY, releaseLock } from './lock';
+import { acquireLock, DEFAULT_LOCK_KEY, releaseLock, type Settled } from './lock';
 import { silentLogger, type MigrationLogger } from './logger';
 import { planRun, type Plan, type PlanOptions } from './plan';
 import { RUNNER_VERSION } from './version';
@@ -37,6 +38,15 @@ export interface RunnerOptions extends PlanOptions {
   readonly logger?: MigrationLogger;
 }
 
+/** The files of a run, as `loadRunFiles` reads them. */
+export interface RunFiles {
+  readonly migrations: SqlFile[];
+  /** Undefined when seeds are not allowed. */
+  readonly seeds: SqlFile[] | undefined;
+  /** Seed files present but not allowed here: listed in the result, never parsed. */
+  readonly seedFilesIgnored: Array<{ kind: 'seed'; version: number; path: string }>;
+}
+
 export interface MigrateOptions extends RunnerOptions {
   /**
    * Epoch milliseconds by which the whole run must finish: waiting for the
@@ -59,6 +69,13 @@ export interface MigrateOptions extends RunnerOptions {
    * @default DEFAULT_LOCK_KEY
    */
   readonly lockKey?: string;
+  /**
+   * What `loadRunFiles(options, true)` returns for these same options,
+   * started early: the CLI reads and hashes the files while its connection
+   * is being opened. Rejections surface when `migrate` awaits it.
+   * @default - `migrate` loads the files itself
+   */
+  readonly preloadedFiles?: Promise<RunFiles>;
 }
 
 /** A file the run executed. */
@@ -95,35 +112,51 @@ function unresponsive(): MigrationError {
   });
 }
 
-/** Runs `body` under the lock on a session bounded by the deadline, releasing the lock on every path. */
-async function underLock<T>(client: SqlClient, deadline: number, lockKey: string, logger: MigrationLogger, body: (session: SqlClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` under the lock on a session bounded by the deadline, releasing
+ * the lock on every path. `body` reads the history through `history()`,
+ * which answers from the round trip that took the lock when the first
+ * attempt succeeded.
+ */
+async function underLock<T>(
+  client: SqlClient,
+  deadline: number,
+  lockKey: string,
+  logger: MigrationLogger,
+  body: (session: SqlClient, history: () => Promise<History | undefined>) => Promise<T>,
+): Promise<T> {
   const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
-  await acquireLock(session, lockKey, deadline, logger);
+  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session));
+  const history = async () => {
+    if (!readAlong) return readHistory(session);
+    if (!readAlong.ok) throw readAlong.error;
+    return readAlong.value;
+  };
   try {
-    return await body(session);
+    return await body(session, history);
   } finally {
     await releaseLock(withDeadline(client, Date.now() + RELEASE_TIMEOUT_MS, unresponsive), lockKey, logger);
   }
 }
 
-function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean, lazy = false): SqlFile[] {
+function readSources(source: SqlFileSource | undefined, optional: boolean): Promise<readonly SqlSource[]> | readonly SqlSource[] {
   if (source === undefined) return [];
-  const sources = typeof source === 'string' ? readSqlDirectory(source, { optional }) : source;
-  return parseSqlFiles(sources, kind, { lazy });
+  return typeof source === 'string' ? readSqlDirectoryYielding(source, { optional }) : source;
+}
+
+async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean, lazy = false): Promise<SqlFile[]> {
+  return parseSqlFiles(await readSources(source, optional), kind, { lazy });
 }
 
 /**
  * Reads the files a run uses and validates their names, versions and (unless
  * `lazy`) contents, before any database work.
  */
-export async function loadRunFiles(
-  options: RunnerOptions,
-  lazy = false,
-): Promise<{ migrations: SqlFile[]; seeds: SqlFile[] | undefined; seedFilesIgnored: Array<{ kind: 'seed'; version: number; path: string }> }> {
-  const migrations = loadFiles(options.migrations, 'migration', false, lazy);
-  if (options.allowSeeds) return { migrations, seeds: loadFiles(options.seeds, 'seed', true, lazy), seedFilesIgnored: [] };
+export async function loadRunFiles(options: RunnerOptions, lazy = false): Promise<RunFiles> {
+  const migrations = await loadFiles(options.migrations, 'migration', false, lazy);
+  if (options.allowSeeds) return { migrations, seeds: await loadFiles(options.seeds, 'seed', true, lazy), seedFilesIgnored: [] };
   // Seeds that will not run are only listed: a broken dev-only seed must not stop a production deploy.
-  const sources = options.seeds === undefined ? [] : typeof options.seeds === 'string' ? readSqlDirectory(options.seeds, { optional: true }) : options.seeds;
+  const sources = await readSources(options.seeds, true);
   const seedFilesIgnored = sources.flatMap((source) => {
     const parsed = parseFileName(source.fileName);
     return parsed ? [{ kind: 'seed' as const, version: parsed.version, path: source.displayPath ?? source.fileName }] : [];
@@ -145,11 +178,11 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
   const deadline = options.deadline ?? started + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
   // Names, versions and checksums now; statements only of the files that will run (below).
-  const { migrations, seeds, seedFilesIgnored } = await loadRunFiles(options, true);
+  const { migrations, seeds, seedFilesIgnored } = await (options.preloadedFiles ?? loadRunFiles(options, true));
 
-  return underLock(client, deadline, lockKey, logger, async (session) => {
+  return underLock(client, deadline, lockKey, logger, async (session, history) => {
     try {
-      return await runPlan(session, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
+      return await runPlan(session, history, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
     } catch (err) {
       if (err instanceof MigrationError) logger.error(err.reason, { event: 'failed', ...err.toJSON() });
       throw err;
@@ -160,13 +193,14 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
 /** Under the lock: read the history, plan, check the files about to run, apply them. */
 async function runPlan(
   session: SqlClient,
+  readHistoryUnderLock: () => Promise<History | undefined>,
   migrations: readonly SqlFile[],
   seeds: readonly SqlFile[] | undefined,
-  seedFilesIgnored: ReadonlyArray<{ kind: 'seed'; version: number; path: string }>,
+  seedFilesIgnored: RunFiles['seedFilesIgnored'],
   options: MigrateOptions & { deadline: number; logger: MigrationLogger; started: number },
 ): Promise<MigrateResult> {
   const { deadline, logger, started } = options;
-  const history = await readHistory(session);
+  const history = await readHistoryUnderLock();
   const plan = planRun(migrations, seeds, history, options);
   for (const warning of plan.warnings) logger.warn(warning);
   if (plan.error) throw plan.error;
@@ -254,8 +288,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
   const deadline = options.deadline ?? Date.now() + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
   if (options.files.length === 0) throw new MigrationError('name at least one file to repair', { code: 'usage' });
-  const migrations = loadFiles(options.migrations, 'migration', false);
-  const seeds = loadFiles(options.seeds, 'seed', true);
+  const migrations = await loadFiles(options.migrations, 'migration', false);
+  const seeds = await loadFiles(options.seeds, 'seed', true);
   const all = [...migrations, ...seeds];
   const targets = options.files.map((name) => {
     const base = name.replace(/^.*[\\/]/, '');
@@ -265,8 +299,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
     return matches[0];
   });
 
-  return underLock(client, deadline, lockKey, logger, async (session) => {
-    const history = await readHistory(session);
+  return underLock(client, deadline, lockKey, logger, async (session, readHistoryUnderLock) => {
+    const history = await readHistoryUnderLock();
     const repaired: Array<RepairResult['repaired'][number]> = [];
     const unchanged: string[] = [];
     for (const file of targets) {

@@ -4,6 +4,7 @@
  */
 import {
   inspect,
+  loadRunFiles,
   migrate,
   MigrationError,
   repair,
@@ -13,13 +14,18 @@ import {
   type RunnerOptions,
 } from '../../lambda/migrator';
 import type { CliOptions } from './args';
-import { openDatabase, type OpenDatabase } from './connect';
+import { describeTarget, openDatabase, type OpenDatabase, type TargetInfo } from './connect';
 import { openDataApi, type DataApiTarget } from './data-api';
 
-/** The Data API as an OpenDatabase: read-only, never local (so seeds are only compared when asked for). */
+/** The Data API is never local, so seeds are only compared when asked for. */
+function describeDataApi(target: DataApiTarget): TargetInfo {
+  return { local: false, description: `${target.clusterArn} (RDS Data API, database ${target.database})` };
+}
+
+/** The Data API as an OpenDatabase: read-only. */
 async function openDataApiDatabase(target: DataApiTarget): Promise<OpenDatabase> {
   const { client, close } = await openDataApi(target);
-  return { client, close, local: false, description: `${target.clusterArn} (RDS Data API, database ${target.database})` };
+  return { client, close, ...describeDataApi(target) };
 }
 
 /** Exit codes of `status` (and the general ones). */
@@ -58,11 +64,11 @@ export function cliLogger(io: Io): MigrationLogger {
   };
 }
 
-function runnerOptions(options: CliOptions, db: OpenDatabase, io: Io): RunnerOptions {
+function runnerOptions(options: CliOptions, target: TargetInfo, io: Io): RunnerOptions {
   let allowSeeds = !options.noSeeds;
-  if (allowSeeds && !db.local && !options.seedsExplicit) {
+  if (allowSeeds && !target.local && !options.seedsExplicit) {
     allowSeeds = false;
-    io.err(`note: not applying seeds to ${db.description} (not on this machine); pass --seeds DIR to apply them there`);
+    io.err(`note: not applying seeds to ${target.description} (not on this machine); pass --seeds DIR to apply them there`);
   }
   return {
     migrations: options.migrationsDir,
@@ -119,13 +125,26 @@ function reportError(io: Io, options: CliOptions, err: unknown): number {
 export async function runCommand(options: CliOptions, io: Io): Promise<number> {
   let db: OpenDatabase | undefined;
   try {
-    db = options.dataApi ? await openDataApiDatabase(options.dataApi) : await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
-    const runner = runnerOptions(options, db, io);
+    const target = { url: options.databaseUrl, dataDir: options.dataDir };
+    const runner = runnerOptions(options, options.dataApi ? describeDataApi(options.dataApi) : describeTarget(target), io);
+    const opening = options.dataApi ? openDataApiDatabase(options.dataApi) : openDatabase(target);
+    // migrate reads and hashes its files while the connection is being opened (a no-op run is mostly waiting).
+    const preloadedFiles = options.command === 'migrate' ? loadRunFiles(runner, true) : undefined;
+    // Both are awaited below; these handlers only keep a failure from counting as unhandled meanwhile.
+    opening.catch(() => {});
+    preloadedFiles?.catch(() => {});
+    db = await opening;
     const deadline = Date.now() + options.timeoutMs;
     switch (options.command) {
       case 'migrate': {
-        const result = await migrate(db.client, { ...runner, deadline, lockTimeoutMs: options.lockTimeoutMs, statementTimeoutMs: options.statementTimeoutMs });
-        if (options.json) io.out(JSON.stringify({ ok: true, ...result, roundTrips: db.client.roundTrips }, null, 2));
+        const result = await migrate(db.client, {
+          ...runner,
+          preloadedFiles,
+          deadline,
+          lockTimeoutMs: options.lockTimeoutMs,
+          statementTimeoutMs: options.statementTimeoutMs,
+        });
+        if (options.json) io.out(JSON.stringify({ ok: true, ...result, statements: db.client.statements, roundTrips: db.client.roundTrips }, null, 2));
         else if (result.applied.length === 0) io.out(`Up to date at version ${result.currentVersion ?? 'none'}.`);
         else io.out(`Applied ${result.applied.length} file${result.applied.length === 1 ? '' : 's'}; database at version ${result.currentVersion ?? 'none'} (${result.durationMs} ms).`);
         return EXIT.ok;

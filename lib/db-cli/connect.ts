@@ -14,13 +14,17 @@ export interface DatabaseTarget {
   readonly dataDir: string;
 }
 
-export interface OpenDatabase {
-  /** The session, counting round trips. */
-  readonly client: SqlClient & { readonly roundTrips: number };
+/** What a command can know about its database before connecting. */
+export interface TargetInfo {
   /** Human description of the target, without credentials. */
   readonly description: string;
   /** True for the embedded database or a server on this machine (where seeds are applied by default). */
   readonly local: boolean;
+}
+
+export interface OpenDatabase extends TargetInfo {
+  /** The session, counting round trips. */
+  readonly client: SqlClient & { readonly roundTrips: number; readonly statements: number };
   close(): Promise<void>;
 }
 
@@ -45,38 +49,45 @@ function isLoopback(url: string): boolean {
 }
 
 /**
- * Loads `pg`. On Node.js 20, which has no global `navigator`, pg probes for
+ * Loads `pg`'s Client alone (an exported path of the package), without the
+ * pool and the rest of its index, which a CLI session never uses. On Node.js 20, which has no global `navigator`, pg probes for
  * Cloudflare Workers by constructing a `Response`, which loads the whole
  * fetch implementation (~15 ms of a ~150 ms no-op run). Node.js 21+ defines
  * `navigator`; giving Node.js 20 the same object for the duration of the load
  * skips the probe.
  */
-function loadPg(): typeof import('pg') {
+function loadPgClient(): typeof import('pg').Client {
   const g = globalThis as { navigator?: unknown };
   const shim = g.navigator === undefined;
   if (shim) g.navigator = { userAgent: `Node.js/${process.versions.node}` };
   try {
     // require, not import(): pg is CommonJS, and the ESM loader would cost ~15 ms more at startup.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('pg') as typeof import('pg');
+    return require('pg/lib/client') as typeof import('pg').Client;
   } finally {
     if (shim) delete g.navigator;
   }
 }
 
+export function describeTarget(target: DatabaseTarget): TargetInfo {
+  return target.url
+    ? { description: redactUrl(target.url), local: isLoopback(target.url) }
+    : { description: `embedded database in ${target.dataDir}`, local: true };
+}
+
 /** Connects to the target. The caller closes it. */
 export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase> {
   if (target.url) {
-    const { Client } = loadPg();
-    const pg = new Client({ connectionString: target.url, application_name: 'db-migrate' });
+    const Client = loadPgClient();
+    // Pipelining lets the runner send its lock attempt and history read in one round trip.
+    const pg = new Client({ connectionString: target.url, application_name: 'db-migrate', pipeline: true });
     // A server-side kill surfaces as an 'error' event; without a listener it would crash the process.
     // The failing query reports it; nothing more to do here.
     pg.on('error', () => {});
     await pg.connect();
     return {
+      ...describeTarget(target),
       client: countingClient(fromPgClient(pg)),
-      description: redactUrl(target.url),
-      local: isLoopback(target.url),
       // Ending a connection the server already dropped fails; that is fine.
       close: () => pg.end().catch(() => {}),
     };
@@ -84,9 +95,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase
   mkdirSync(target.dataDir, { recursive: true });
   const db = await openEmbeddedDatabase({ dataDir: target.dataDir });
   return {
+    ...describeTarget(target),
     client: countingClient(fromPglite(db)),
-    description: `embedded database in ${target.dataDir}`,
-    local: true,
     close: () => db.close(),
   };
 }
