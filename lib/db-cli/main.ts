@@ -1,15 +1,25 @@
-#!/usr/bin/env node
 /**
  * The database CLI: `npm run db -- migrate|plan|status|verify|repair|serve`.
- * Runs as compiled JavaScript (dist/bin/db.js) so a no-op migrate starts fast;
- * `npm run db -- --help` lists the options and exit codes.
+ * Bundled into one file (dist/bin/db-cli.js) that bin/db.ts starts, so a
+ * no-op migrate starts fast; `npm run db -- --help` lists the options and
+ * exit codes.
  */
-import { parseCli, UsageError, USAGE } from '../lib/db-cli/args';
-import { EXIT, runCommand, type Io } from '../lib/db-cli/commands';
-import { serve } from '../lib/db-cli/serve';
+import { parseCli, UsageError, USAGE } from './args';
+import { EXIT, runCommand, type Io } from './commands';
+import { serve } from './serve';
+
+// A reader that stops early (`db status | head`) must not abort the command, least of all a migrate
+// in the middle of a file: the rest of the output is dropped and the command runs to its end.
+let stdoutOpen = true;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutOpen = false;
+});
 
 const io: Io = {
-  out: (text) => process.stdout.write(`${text}\n`),
+  out: (text) => {
+    if (stdoutOpen) process.stdout.write(`${text}\n`);
+  },
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
