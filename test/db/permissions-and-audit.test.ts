@@ -180,6 +180,36 @@ describe('what app_user can never do', () => {
     });
   });
 
+  // 006 drops the UPDATE policies' WITH CHECK on these keys because app_user cannot change them: the USING
+  // clause has admitted the old row, so the new row has the same key. Granting UPDATE on one of them would let a
+  // row move to another tenant unchecked; this test must fail first.
+  test.each([
+    ['organizations', 'id'],
+    ['organization_members', 'organization_id'],
+    ['organization_members', 'user_id'],
+    ['users', 'id'],
+    ['sessions', 'user_id'],
+    ['roles', 'organization_id'],
+    ['user_roles', 'organization_id'],
+    ['user_roles', 'user_id'],
+    ['agent_tasks', 'organization_id'],
+    ['agent_results', 'organization_id'],
+  ])('cannot update the tenant key %s.%s', async (table, column) => {
+    const [row] = (await db.query<{ granted: boolean }>(`SELECT has_column_privilege('app_user', $1, $2, 'UPDATE') AS granted`, [table, column])).rows;
+    expect(row.granted).toBe(false);
+    await asAlice(async (as) => {
+      expect(await as.run(`UPDATE ${table} SET ${column} = ${column}`)).toEqual({ error: '42501' });
+    });
+  });
+
+  test('cannot name who created a task: created_by is always the acting user', async () => {
+    await asAlice(async (as) => {
+      expect(await as.run(`INSERT INTO agent_tasks (organization_id, created_by, agent_type) VALUES ($1, $2, 'x')`, [org.acme, user.bob])).toEqual({ error: '42501' });
+      expect(await as.run(`INSERT INTO agent_tasks (organization_id, agent_type) VALUES ($1, 'x')`, [org.acme])).toEqual({ rows: 1 });
+      expect(await as.rows(`SELECT created_by FROM agent_tasks WHERE agent_type = 'x'`)).toEqual([{ created_by: user.alice }]);
+    });
+  });
+
   test('a login in app_user cannot switch to another role', async () => {
     // SET ROLE is checked against the session user, so this needs a login session. PGlite does not restore
     // the session user reliably, so the check runs on a database of its own.
