@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { repositoryRoot } from './rls/database';
 import { parseOptions, usage } from './rls/options';
-import { summaryLine, tenantQueryTable, vectorSearchTable, writePathTable } from './rls/report';
+import { overheadTable, summaryLine, tenantQueryTable, vectorSearchTable, writePathTable } from './rls/report';
 import { runRlsBench } from './rls/run';
 
 async function main(): Promise<number> {
@@ -31,6 +31,8 @@ async function main(): Promise<number> {
   console.log('Tenant-scoped queries (p50 of the statement; app_user + RLS vs owner + hand-written filter)');
   console.log(tenantQueryTable(report.tenantQueries));
   console.log(summaryLine('transaction set-up (SET LOCAL ROLE app_user + set_app_user), not in the ratios', report.contextSetup));
+  console.log('\nWhere the cost of RLS goes (plain: parsed and planned each time; prepared: plan cached)');
+  console.log(overheadTable(report.rlsOverhead));
   console.log('\nTenant-filtered k-NN under RLS');
   console.log(vectorSearchTable(report.vectorSearch));
   console.log('\nWrite path on agent_tasks (with: app_user, RLS, triggers; without: owner, no RLS, user triggers off)');

@@ -1,4 +1,5 @@
 /** Plain-text tables of the benchmark's figures. */
+import type { OverheadRow } from './overhead';
 import type { TenantQueryResult } from './tenant-queries';
 import { RATIO_TARGET } from './tenant-queries';
 import type { VectorSearchReport } from './vector-search';
@@ -74,6 +75,13 @@ export function writePathTable(results: readonly WriteResult[]): string {
       x(r.ratio),
       r.judged ? mark(r.pass) : 'info',
     ]),
+  );
+}
+
+export function overheadTable(rows: readonly OverheadRow[]): string {
+  return table(
+    ['task by id, as', 'plain p50 ms', 'ratio', 'prepared p50 ms', 'ratio'],
+    rows.map((r) => [r.variant, ms(r.plain.p50), x(r.plainRatio), ms(r.prepared.p50), x(r.preparedRatio)]),
   );
 }
 

@@ -8,6 +8,7 @@ import { openMigratedDatabase } from './database';
 import { generateDataset } from './dataset';
 import type { BenchOptions } from './options';
 import { organizationId, planTenants, userId } from './tenants';
+import { benchRlsOverhead, type OverheadRow } from './overhead';
 import { benchContextSetup, benchTenantQueries, type Actor, type TenantQueryResult } from './tenant-queries';
 import { benchVectorSearch, type VectorSearchReport } from './vector-search';
 import { benchWritePath, type WriteResult } from './write-path';
@@ -27,6 +28,8 @@ export interface RlsBenchReport {
   };
   readonly tenantQueries: TenantQueryResult[];
   readonly contextSetup: Summary;
+  /** Where the cost of RLS goes on a point query (bench/rls/overhead.ts). */
+  readonly rlsOverhead: OverheadRow[];
   readonly vectorSearch: VectorSearchReport;
   readonly writePath: WriteResult[];
   readonly targets: {
@@ -60,6 +63,8 @@ export async function runRlsBench(options: BenchOptions, log: (line: string) => 
     log('tenant-scoped queries: app_user with RLS against the owner with a hand-written filter');
     const tenantQueries = await benchTenantQueries(db, actors, options, log);
     const contextSetup = await benchContextSetup(db, actors[0].userId, options);
+    log('where the cost of RLS goes (a task by id)');
+    const rlsOverhead = await benchRlsOverhead(db, actors[0], options);
 
     log('tenant-filtered k-NN');
     const vectorSearch = await benchVectorSearch(
@@ -85,6 +90,7 @@ export async function runRlsBench(options: BenchOptions, log: (line: string) => 
       },
       tenantQueries,
       contextSetup,
+      rlsOverhead,
       vectorSearch,
       writePath,
       targets: {

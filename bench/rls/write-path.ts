@@ -7,7 +7,8 @@
  *   update        one-row status change (fires the updated_at trigger; USING and WITH CHECK policies).
  * Plus, for information, the one-row insert with an audit trigger attached to agent_tasks (it has none in the
  * schema: only permission-bearing tables are audited), to show what auditing tasks would cost.
- * Statements run in transactions of 50 that commit, so the table grows as it would.
+ * Statements run in transactions that commit (50 one-row statements, or 4 batches), so the table grows as it
+ * would; the two sides alternate transaction by transaction.
  */
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsOwner } from './context';
@@ -17,6 +18,10 @@ import { ratio, summarize, type Summary } from './stats';
 export const WRITE_RATIO_TARGET = 1.5;
 const STATEMENTS_PER_TRANSACTION = 50;
 const BATCH_ROWS = 500;
+/** Batches per transaction: few, so that the sides alternate often (a single pair of windows is all noise). */
+const BATCHES_PER_TRANSACTION = 4;
+/** Batches per side for `rows` one-row statements: 40 (20,000 rows) by default, never fewer than 8. */
+const batchStatements = (rows: number) => Math.max(8, Math.round(rows / 50));
 
 export interface WriteResult {
   readonly operation: string;
@@ -44,12 +49,18 @@ interface Side {
 }
 
 /** Runs `statements` statements on each side, a transaction of each in turn; returns every statement's time. */
-async function compare(db: EmbeddedDatabase, withSide: Side, withoutSide: Side, statements: number): Promise<{ with: number[]; without: number[] }> {
+async function compare(
+  db: EmbeddedDatabase,
+  withSide: Side,
+  withoutSide: Side,
+  statements: number,
+  perTransaction = STATEMENTS_PER_TRANSACTION,
+): Promise<{ with: number[]; without: number[] }> {
   const collected = { with: [] as number[], without: [] as number[] };
   const transaction = (side: Side, into: number[]) => async () => {
     await side.begin();
     try {
-      for (let i = 0; i < Math.min(STATEMENTS_PER_TRANSACTION, statements); i++) into.push(await side.statement());
+      for (let i = 0; i < Math.min(perTransaction, statements); i++) into.push(await side.statement());
     } catch (error) {
       await db.exec('ROLLBACK');
       throw error;
@@ -57,7 +68,7 @@ async function compare(db: EmbeddedDatabase, withSide: Side, withoutSide: Side, 
     await side.end();
     return 0;
   };
-  const transactions = Math.max(1, Math.ceil(statements / STATEMENTS_PER_TRANSACTION));
+  const transactions = Math.max(1, Math.ceil(statements / perTransaction));
   await interleave(
     { with: transaction(withSide, collected.with), without: transaction(withoutSide, collected.without) },
     { warmup: 0, iterations: transactions },
@@ -154,7 +165,7 @@ export async function benchWritePath(
     record('insert (1 row)', 'app_user: RLS WITH CHECK, triggers', 1, true,
       await compare(db, appSide(insertApp), ownerSide(insertOwner), rows));
     record(`insert batch (${BATCH_ROWS} rows)`, 'app_user: RLS WITH CHECK, triggers', BATCH_ROWS, true,
-      await compare(db, appSide(batchApp), ownerSide(batchOwner), Math.max(4, Math.ceil(rows / BATCH_ROWS) * 4)));
+      await compare(db, appSide(batchApp), ownerSide(batchOwner), batchStatements(rows), BATCHES_PER_TRANSACTION));
     record('update status (1 row)', 'app_user: RLS USING + WITH CHECK, updated_at trigger', 1, true,
       await compare(db, appSide(update), ownerSide(update), rows));
     record('insert (1 row), audited', 'app_user: RLS WITH CHECK, plus an audit trigger agent_tasks does not have', 1, false,

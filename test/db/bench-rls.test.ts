@@ -5,7 +5,7 @@
  * benchmark itself (docs/performance.md).
  */
 import { DEFAULT_OPTIONS, type BenchOptions } from '../../bench/rls/options';
-import { tenantQueryTable, vectorSearchTable, writePathTable } from '../../bench/rls/report';
+import { overheadTable, tenantQueryTable, vectorSearchTable, writePathTable } from '../../bench/rls/report';
 import { runRlsBench, type RlsBenchReport } from '../../bench/rls/run';
 import { SEARCH_CONFIGS } from '../../bench/rls/vector-search';
 
@@ -43,6 +43,17 @@ test('tenant-scoped queries: every query, both tenants, same rows under RLS as w
     expect(row.plan.noPerRowLookups).toBe(true);
   }
   expect(tenantQueryTable(report.tenantQueries)).toMatch(/task counts by status/);
+});
+
+test('where the cost of RLS goes: four ways of one point query, plain and prepared, each finding the task', () => {
+  expect(report.rlsOverhead.map((r) => r.variant)).toEqual(['owner', 'rls', 'privileges only', 'lookup only']);
+  for (const row of report.rlsOverhead) {
+    expect(row.plain.n).toBe(TINY.iterations);
+    expect(row.prepared.n).toBe(TINY.iterations);
+    expect(row.plainRatio).toBeGreaterThan(0);
+  }
+  expect(report.rlsOverhead[0].plainRatio).toBe(1);
+  expect(overheadTable(report.rlsOverhead)).toMatch(/privileges only/);
 });
 
 test('vector search: every configuration and probe tenant measured; no foreign rows; the exact strategy is exact', () => {
