@@ -23,7 +23,7 @@ export interface TargetInfo {
 }
 
 export interface OpenDatabase extends TargetInfo {
-  /** The session, counting round trips. */
+  /** The session, counting statements and round trips. */
   readonly client: SqlClient & { readonly roundTrips: number; readonly statements: number };
   close(): Promise<void>;
 }
@@ -50,11 +50,11 @@ function isLoopback(url: string): boolean {
 
 /**
  * Loads `pg`'s Client alone (an exported path of the package), without the
- * pool and the rest of its index, which a CLI session never uses. On Node.js 20, which has no global `navigator`, pg probes for
- * Cloudflare Workers by constructing a `Response`, which loads the whole
- * fetch implementation (~15 ms of a ~150 ms no-op run). Node.js 21+ defines
- * `navigator`; giving Node.js 20 the same object for the duration of the load
- * skips the probe.
+ * pool and the rest of its index, which a CLI session never uses. On Node.js
+ * 20, which has no global `navigator`, pg probes for Cloudflare Workers by
+ * constructing a `Response`, which loads the whole fetch implementation
+ * (~15 ms of a ~150 ms no-op run). Node.js 21+ defines `navigator`; giving
+ * Node.js 20 the same object for the duration of the load skips the probe.
  */
 function loadPgClient(): typeof import('pg').Client {
   const g = globalThis as { navigator?: unknown };
@@ -69,6 +69,7 @@ function loadPgClient(): typeof import('pg').Client {
   }
 }
 
+/** What is known of the target without connecting (seeds are applied by default only where it is local). */
 export function describeTarget(target: DatabaseTarget): TargetInfo {
   return target.url
     ? { description: redactUrl(target.url), local: isLoopback(target.url) }
