@@ -36,6 +36,14 @@ export interface RunnerOptions extends PlanOptions {
   readonly allowSeeds?: boolean;
   /** Receives progress and warnings. @default - nothing is logged */
   readonly logger?: MigrationLogger;
+  /**
+   * What `loadRunFiles` returns for these same options, started early: the
+   * CLI reads and hashes the files while its connection is being opened
+   * (`migrate` wants them lazily parsed, `inspect` fully). Rejections surface
+   * when the run awaits it.
+   * @default - the run loads the files itself
+   */
+  readonly preloadedFiles?: Promise<RunFiles>;
 }
 
 /** The files of a run, as `loadRunFiles` reads them. */
@@ -69,13 +77,6 @@ export interface MigrateOptions extends RunnerOptions {
    * @default DEFAULT_LOCK_KEY
    */
   readonly lockKey?: string;
-  /**
-   * What `loadRunFiles(options, true)` returns for these same options,
-   * started early: the CLI reads and hashes the files while its connection
-   * is being opened. Rejections surface when `migrate` awaits it.
-   * @default - `migrate` loads the files itself
-   */
-  readonly preloadedFiles?: Promise<RunFiles>;
 }
 
 /** A file the run executed. */
@@ -257,7 +258,10 @@ export interface Inspection extends Plan {
  * lock (one round trip). The basis of `plan`, `status` and `verify`.
  */
 export async function inspect(client: SqlClient, options: RunnerOptions): Promise<Inspection> {
-  const { migrations, seeds } = await loadRunFiles(options);
+  const { migrations, seeds } = await (options.preloadedFiles ?? loadRunFiles(options));
+  // Files parsed lazily are checked here; fully parsed ones were checked as they were read.
+  validateSqlFiles(migrations);
+  if (seeds) validateSqlFiles(seeds);
   const history = await readHistory(client);
   return { ...planRun(migrations, seeds, history, options), initialized: history !== undefined };
 }

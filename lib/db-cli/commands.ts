@@ -128,8 +128,9 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
     const target = { url: options.databaseUrl, dataDir: options.dataDir };
     const runner = runnerOptions(options, options.dataApi ? describeDataApi(options.dataApi) : describeTarget(target), io);
     const opening = options.dataApi ? openDataApiDatabase(options.dataApi) : openDatabase(target);
-    // migrate reads and hashes its files while the connection is being opened (a no-op run is mostly waiting).
-    const preloadedFiles = options.command === 'migrate' ? loadRunFiles(runner, true) : undefined;
+    // The files are read and hashed while the connection is being opened (a no-op run is mostly waiting):
+    // migrate parses statements only of the files it will run; plan, status and verify check every file.
+    const preloadedFiles = options.command === 'repair' ? undefined : loadRunFiles(runner, options.command === 'migrate');
     // Both are awaited below; these handlers only keep a failure from counting as unhandled meanwhile.
     opening.catch(() => {});
     preloadedFiles?.catch(() => {});
@@ -152,7 +153,7 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
       case 'plan':
       case 'status':
       case 'verify': {
-        const inspection = await inspect(db.client, runner);
+        const inspection = await inspect(db.client, { ...runner, preloadedFiles });
         for (const warning of inspection.warnings) io.err(`warning: ${warning}`);
         const code = options.command === 'status' ? statusExitCode(inspection) : inspection.error ? EXIT.error : EXIT.ok;
         if (options.json) {

@@ -1,4 +1,4 @@
-import { loadRunFiles, migrate, MigrationError, type SqlClient } from '../../../lambda/migrator';
+import { inspect, loadRunFiles, migrate, MigrationError, type SqlClient } from '../../../lambda/migrator';
 
 const sources = (...specs: Array<[string, string]>) => specs.map(([fileName, text]) => ({ fileName, text }));
 
@@ -31,5 +31,22 @@ describe('loadRunFiles', () => {
     expect(files.seeds).toBeUndefined();
     expect(files.seedFilesIgnored).toEqual([{ kind: 'seed', version: 1, path: '001_broken.sql' }]);
     await expect(loadRunFiles({ ...options, allowSeeds: true })).rejects.toThrow(/unterminated quoted string/);
+  });
+});
+
+describe('inspect', () => {
+  it('checks every statement, also of files preloaded lazily, as plan, status and verify must', async () => {
+    const neverMigrated: SqlClient = {
+      async query() {
+        throw Object.assign(new Error('schema "migration_history" does not exist'), { code: '3F000' });
+      },
+      async execute() {},
+    };
+    const options = { migrations: sources(['001_a.sql', 'SELECT 1;'], ['002_b.sql', "SELECT 'oops"]) };
+    for (const preload of [() => undefined, () => loadRunFiles(options, true), () => loadRunFiles(options)]) {
+      const err = await inspect(neverMigrated, { ...options, preloadedFiles: preload() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MigrationError);
+      expect(err).toMatchObject({ code: 'invalid_file', file: '002_b.sql', line: 1, column: 8 });
+    }
   });
 });
