@@ -53,6 +53,16 @@ describe('db CLI on the embedded database', () => {
     expect((JSON.parse(status.stdout) as { exitCode: number; currentVersion: number }).currentVersion).toBe(LATEST);
   });
 
+  it('finishes a command quietly when its reader goes away (db status | head)', async () => {
+    const child = spawn(process.execPath, [CLI, 'status', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '' } });
+    child.stdout.destroy(); // the reader is gone before the CLI writes a line
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  });
+
   it('serves the database on 127.0.0.1 for one client and stops cleanly on SIGTERM', async () => {
     const server = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
