@@ -221,7 +221,7 @@ export function validateSqlFiles(files: readonly SqlFile[]): void {
 }
 
 /** The `.sql` files of a directory, in name order, without their text. */
-function listSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean }): Array<{ fileName: string; displayPath: string; path: string }> {
+export function listSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean }): Array<{ fileName: string; displayPath: string; path: string }> {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });

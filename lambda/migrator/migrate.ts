@@ -10,7 +10,7 @@
 import { applyStep, repairSql } from './apply';
 import { withDeadline, type SqlClient } from './client';
 import { MigrationError } from './errors';
-import { parseFileName, parseSqlFiles, readSqlDirectoryYielding, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
+import { listSqlDirectory, parseFileName, parseSqlFiles, readSqlDirectoryYielding, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
 import { createHistory, readHistory, type History } from './history';
 import { acquireLock, DEFAULT_LOCK_KEY, releaseLock, type Settled } from './lock';
 import { silentLogger, type MigrationLogger } from './logger';
@@ -140,13 +140,9 @@ async function underLock<T>(
   }
 }
 
-function readSources(source: SqlFileSource | undefined, optional: boolean): Promise<readonly SqlSource[]> | readonly SqlSource[] {
-  if (source === undefined) return [];
-  return typeof source === 'string' ? readSqlDirectoryYielding(source, { optional }) : source;
-}
-
 async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean, lazy = false): Promise<SqlFile[]> {
-  return parseSqlFiles(await readSources(source, optional), kind, { lazy });
+  if (source === undefined) return [];
+  return parseSqlFiles(typeof source === 'string' ? await readSqlDirectoryYielding(source, { optional }) : source, kind, { lazy });
 }
 
 /**
@@ -156,8 +152,8 @@ async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, opti
 export async function loadRunFiles(options: RunnerOptions, lazy = false): Promise<RunFiles> {
   const migrations = await loadFiles(options.migrations, 'migration', false, lazy);
   if (options.allowSeeds) return { migrations, seeds: await loadFiles(options.seeds, 'seed', true, lazy), seedFilesIgnored: [] };
-  // Seeds that will not run are only listed: a broken dev-only seed must not stop a production deploy.
-  const sources = await readSources(options.seeds, true);
+  // Seeds that will not run are only listed (by name, never read): a broken dev-only seed must not stop a production deploy.
+  const sources = options.seeds === undefined ? [] : typeof options.seeds === 'string' ? listSqlDirectory(options.seeds, { optional: true }) : options.seeds;
   const seedFilesIgnored = sources.flatMap((source) => {
     const parsed = parseFileName(source.fileName);
     return parsed ? [{ kind: 'seed' as const, version: parsed.version, path: source.displayPath ?? source.fileName }] : [];
