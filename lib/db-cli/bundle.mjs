@@ -8,12 +8,35 @@
 // every function compiled, so even the first run skips compiling
 // (lib/db-cli/launch.ts, which tsc has just built).
 import { build } from 'esbuild';
+import { realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bundle = join(root, 'dist', 'bin', 'db-cli.js');
+const require = createRequire(import.meta.url);
+
+// Two of pg's modules cost every run start-up time for paths the CLI rarely or never takes.
+// Its SCRAM hashing goes through Web Crypto; it is swapped for Node's synchronous primitives (see the module).
+const pgCrypto = realpathSync(require.resolve('pg/lib/crypto/utils.js'));
+// And pg loads `dns` up front, which starts a resolver (reading /etc/resolv.conf) that only pg-native's
+// connection string uses; it is loaded when first called instead. Connecting to a host name loads it anyway.
+const pgConnectionParameters = realpathSync(require.resolve('pg/lib/connection-parameters.js'));
+const slimPg = {
+  name: 'slim-pg',
+  setup(build) {
+    build.onResolve({ filter: /utils$/ }, ({ resolveDir, path }) =>
+      resolveDir && join(realpathSync(resolveDir), `${path}.js`) === pgCrypto ? { path: join(root, 'lib', 'db-cli', 'pg-crypto.ts') } : undefined,
+    );
+    build.onResolve({ filter: /^dns$/ }, ({ importer }) => (importer && realpathSync(importer) === pgConnectionParameters ? { path: 'dns', namespace: 'lazy-dns' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-dns' }, () => ({
+      contents: "module.exports = { lookup: (...args) => require('node:dns').lookup(...args) };",
+      loader: 'js',
+    }));
+  },
+};
 
 await build({
   entryPoints: [join(root, 'lib', 'db-cli', 'main.ts')],
@@ -28,8 +51,11 @@ await build({
   // pg-native and pg-cloudflare are optional paths of pg never taken on Node.js.
   // The AWS SDK is loaded only by --data-api, from node_modules.
   external: ['@electric-sql/*', '@aws-sdk/*', 'pg-native', 'pg-cloudflare'],
+  plugins: [slimPg],
   logLevel: 'warning',
 });
+const bundled = await readFile(bundle, 'utf8');
+if (!bundled.includes('pbkdf2Sync') || bundled.includes('require("dns")')) throw new Error('pg was not slimmed: has it moved its crypto or dns use?');
 
-const { writeEagerCodeCache } = createRequire(import.meta.url)(join(root, 'dist', 'lib', 'db-cli', 'launch.js'));
+const { writeEagerCodeCache } = require(join(root, 'dist', 'lib', 'db-cli', 'launch.js'));
 writeEagerCodeCache(bundle);

@@ -54,6 +54,8 @@ export async function startPgServer({ quiet = true } = {}) {
     port,
     user: 'postgres',
     password,
+    // What Aurora and every current PostgreSQL ask of a password login: a SCRAM exchange, not the password itself.
+    authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'],
