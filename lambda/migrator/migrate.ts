@@ -258,7 +258,7 @@ export async function inspect(client: SqlClient, options: RunnerOptions): Promis
   // Files parsed lazily are checked here; fully parsed ones were checked as they were read.
   validateSqlFiles(migrations);
   if (seeds) validateSqlFiles(seeds);
-  const history = await readHistory(client);
+  const history = await readHistory(client, 'report');
   return { ...planRun(migrations, seeds, history, options), initialized: history !== undefined };
 }
 

@@ -3,7 +3,7 @@
  * engines: the real server (test/pg) and PGlite (test/db). Every test gets a
  * fresh database and its own copy of the fixture files.
  */
-import { countingClient, migrate, inspect, MigrationError, repair, type MigrateOptions, type SqlClient } from '../../lambda/migrator';
+import { countingClient, migrate, inspect, MigrationError, readHistory, repair, type MigrateOptions, type SqlClient } from '../../lambda/migrator';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFixture, FIXTURES, type FixtureCopy } from './fixtures';
@@ -187,6 +187,21 @@ export function runnerBehaviour(harness: Harness): void {
     expect(plan.steps.map((s) => s.file.version)).toEqual([6]);
     expect(await snapshot()).toEqual(history);
     expect(await stepsLogged()).not.toContain('006');
+  });
+
+  it('reports when and by whom each file was applied (status), which a run does not read', async () => {
+    await migrate(db.client, options());
+    const [{ user }] = await rows<{ user: string }>(db.client, 'SELECT session_user AS "user"');
+    const applied = (await inspect(db.client, options())).migrations.filter((m) => m.state === 'applied');
+    expect(applied).toHaveLength(5);
+    for (const m of applied) {
+      expect(m.appliedBy).toBe(user);
+      expect(Date.now() - Date.parse(m.appliedAt!)).toBeLessThan(10 * 60_000);
+      expect(m.appliedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    }
+    const forRun = await readHistory(db.client);
+    expect(forRun!.applied.map((a) => [a.appliedAt, a.appliedBy, a.durationMs, a.runnerVersion])).toEqual(Array(6).fill(Array(4).fill(undefined)));
+    expect((await readHistory(db.client, 'report'))!.applied.every((a) => a.durationMs! >= 0 && a.runnerVersion)).toBe(true);
   });
 
   it('resumes a no-transaction file after the last statement that completed', async () => {
