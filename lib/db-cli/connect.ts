@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { countingClient, fromPgClient, fromPglite, type SqlClient } from '../../lambda/migrator';
 import { openEmbeddedDatabase } from '../local/pglite';
+import { EarlySocket } from './early-socket';
 
 export interface DatabaseTarget {
   /** A PostgreSQL URL; undefined means the embedded database. */
@@ -76,12 +77,30 @@ export function describeTarget(target: DatabaseTarget): TargetInfo {
     : { description: `embedded database in ${target.dataDir}`, local: true };
 }
 
+/**
+ * Starts the TCP connection the URL names, before pg is loaded (see EarlySocket), reading the
+ * host and port as pg does (URL, then PGHOST and PGPORT, then its defaults). A Unix socket is left to pg.
+ */
+function connectEarly(url: string): EarlySocket | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ConnectionParameters = require('pg/lib/connection-parameters') as new (config: object) => { host: string; port: number };
+  const { host, port } = new ConnectionParameters({ connectionString: url });
+  return host.startsWith('/') ? undefined : new EarlySocket(port, host);
+}
+
 /** Connects to the target. The caller closes it. */
 export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase> {
   if (target.url) {
-    const Client = loadPgClient();
+    const stream = connectEarly(target.url);
+    let Client;
+    try {
+      Client = loadPgClient();
+    } catch (err) {
+      stream?.destroy();
+      throw err;
+    }
     // Pipelining lets the runner send its lock attempt and history read in one round trip.
-    const pg = new Client({ connectionString: target.url, application_name: 'db-migrate', pipeline: true });
+    const pg = new Client({ connectionString: target.url, application_name: 'db-migrate', pipeline: true, stream: stream && (() => stream) });
     // A server-side kill surfaces as an 'error' event; without a listener it would crash the process.
     // The failing query reports it; nothing more to do here.
     pg.on('error', () => {});
