@@ -117,17 +117,19 @@ function unresponsive(): MigrationError {
  * Runs `body` under the lock on a session bounded by the deadline, releasing
  * the lock on every path. `body` reads the history through `history()`,
  * which answers from the round trip that took the lock when the first
- * attempt succeeded.
+ * attempt succeeded. `preparing` (the files being read) runs alongside that
+ * first attempt, and must succeed before any wait for a lock held elsewhere.
  */
 async function underLock<T>(
   client: SqlClient,
   deadline: number,
   lockKey: string,
   logger: MigrationLogger,
+  preparing: Promise<unknown>,
   body: (session: SqlClient, history: () => Promise<History | undefined>) => Promise<T>,
 ): Promise<T> {
   const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
-  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session));
+  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session), () => preparing);
   const history = async () => {
     if (!readAlong) return readHistory(session);
     if (!readAlong.ok) throw readAlong.error;
@@ -163,8 +165,9 @@ export async function loadRunFiles(options: RunnerOptions, lazy = false): Promis
 
 /**
  * Brings the database to the state the files describe. Checks every file's
- * name, version and checksum first, takes the advisory lock (polling to the
- * deadline), verifies the checksums of everything applied, checks the
+ * name, version and checksum before anything runs or any wait for the lock
+ * (the first attempt at it goes out meanwhile), takes the advisory lock
+ * (polling to the deadline), verifies the checksums of everything applied, checks the
  * statements and directives of every file about to run, then applies pending
  * migrations and, where allowed, new or changed seeds. Throws
  * `MigrationError`; the lock is released on every path.
@@ -174,10 +177,13 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
   const logger = options.logger ?? silentLogger;
   const deadline = options.deadline ?? started + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
-  // Names, versions and checksums now; statements only of the files that will run (below).
-  const { migrations, seeds, seedFilesIgnored } = await (options.preloadedFiles ?? loadRunFiles(options, true));
+  // Names, versions and checksums; statements only of the files that will run (below). They are
+  // read while the first lock attempt and the history read are at the server: a no-op run is mostly waiting.
+  const files = options.preloadedFiles ?? loadRunFiles(options, true);
+  files.catch(() => {}); // awaited under the lock, or before any wait for it
 
-  return underLock(client, deadline, lockKey, logger, async (session, history) => {
+  return underLock(client, deadline, lockKey, logger, files, async (session, history) => {
+    const { migrations, seeds, seedFilesIgnored } = await files;
     try {
       return await runPlan(session, history, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
     } catch (err) {
@@ -299,7 +305,7 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
     return matches[0];
   });
 
-  return underLock(client, deadline, lockKey, logger, async (session, readHistoryUnderLock) => {
+  return underLock(client, deadline, lockKey, logger, Promise.resolve(), async (session, readHistoryUnderLock) => {
     const history = await readHistoryUnderLock();
     const repaired: Array<RepairResult['repaired'][number]> = [];
     const unchanged: string[] = [];

@@ -28,6 +28,27 @@ for (const pipeline of [false, true]) {
   });
 }
 
+describe('a runner whose files are bad, while another session holds the lock', () => {
+  it('fails at once with the file error instead of waiting for the lock', async () => {
+    const database = await createDatabase();
+    const files = copyFixture();
+    const holder = await connect(database.url, 'lock-holder');
+    const runner = await connect(database.url, 'runner', { pipeline: true });
+    try {
+      files.write('migrations/003_same_version.sql', 'SELECT 1;\n');
+      await holder.query('SELECT pg_advisory_lock(-2738387643843393297)');
+      // Waiting would end in lock_timeout, or in jest's timeout first.
+      const run = migrate(fromPgClient(runner), { migrations: files.migrations, seeds: files.seeds, deadline: Date.now() + 60_000 });
+      await expect(run).rejects.toMatchObject({ code: 'invalid_file' });
+    } finally {
+      await holder.end().catch(() => {});
+      await runner.end().catch(() => {});
+      files.cleanup();
+      await database.drop();
+    }
+  });
+});
+
 describe('a pipelining runner that has to wait for the lock', () => {
   it('ignores the history it read beside its failed first attempt and reads it again under the lock', async () => {
     const database = await createDatabase();

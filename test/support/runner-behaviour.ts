@@ -189,6 +189,15 @@ export function runnerBehaviour(harness: Harness): void {
     expect(await stepsLogged()).not.toContain('006');
   });
 
+  it('a bad file found while the first lock attempt is at the server fails the run and lets the lock go', async () => {
+    files.write('migrations/003_same_version.sql', 'SELECT 1;\n');
+    const err = await failure(migrate(db.client, options()));
+    expect(err.code).toBe('invalid_file');
+    expect(err.message).toMatch(/003/);
+    expect(await rows(db.client, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")).toEqual([]);
+    expect(await rows(db.client, "SELECT 1 FROM pg_namespace WHERE nspname = 'migration_history'")).toEqual([]);
+  });
+
   it('reports when and by whom each file was applied (status), which a run does not read', async () => {
     await migrate(db.client, options());
     const [{ user }] = await rows<{ user: string }>(db.client, 'SELECT session_user AS "user"');
