@@ -260,11 +260,14 @@ export interface Inspection extends Plan {
  * lock (one round trip). The basis of `plan`, `status` and `verify`.
  */
 export async function inspect(client: SqlClient, options: RunnerOptions): Promise<Inspection> {
+  // The history is read while the files are.
+  const reading = readHistory(client, 'report');
+  reading.catch(() => {}); // awaited below, unless the files fail first
   const { migrations, seeds } = await (options.preloadedFiles ?? loadRunFiles(options));
   // Files parsed lazily are checked here; fully parsed ones were checked as they were read.
   validateSqlFiles(migrations);
   if (seeds) validateSqlFiles(seeds);
-  const history = await readHistory(client, 'report');
+  const history = await reading;
   return { ...planRun(migrations, seeds, history, options), initialized: history !== undefined };
 }
 
