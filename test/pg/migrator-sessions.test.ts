@@ -53,6 +53,31 @@ describe('migration runner sessions on a PostgreSQL server', () => {
     files.cleanup();
   });
 
+  it('a CLI run ends its session cleanly: the server reads Terminate, no session is abandoned', async () => {
+    const counts = async () => {
+      await observer.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await observer.query<{ sessions: string; abandoned: string }>(
+        'SELECT sessions, sessions_abandoned AS abandoned FROM pg_stat_database WHERE datname = current_database()',
+      );
+      return { sessions: Number(rows[0].sessions), abandoned: Number(rows[0].abandoned) };
+    };
+    const before = await counts();
+    expect((await runCli(cliArgs('migrate'))).code).toBe(0);
+    expect((await runCli(cliArgs('migrate'))).code).toBe(0);
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'db-migrate'");
+      if (rows.length === 0) break;
+      await sleep(50);
+    }
+    // A client that leaves without Terminate is counted in sessions_abandoned (the server sees only EOF).
+    let after = await counts();
+    for (let i = 0; i < 40 && after.sessions < before.sessions + 2; i++) {
+      await sleep(50);
+      after = await counts();
+    }
+    expect(after).toEqual({ sessions: before.sessions + 2, abandoned: before.abandoned });
+  });
+
   it('eight runners started at once apply every file exactly once and all exit 0', async () => {
     const runs = await Promise.all(Array.from({ length: 8 }, () => runCli([...cliArgs('migrate'), '--json'])));
     for (const run of runs) expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
