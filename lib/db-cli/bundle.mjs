@@ -30,9 +30,35 @@ const slimPg = {
     build.onResolve({ filter: /utils$/ }, ({ resolveDir, path }) =>
       resolveDir && join(realpathSync(resolveDir), `${path}.js`) === pgCrypto ? { path: join(root, 'lib', 'db-cli', 'pg-crypto.ts') } : undefined,
     );
-    build.onResolve({ filter: /^dns$/ }, ({ importer }) => (importer && realpathSync(importer) === pgConnectionParameters ? { path: 'dns', namespace: 'lazy-dns' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-dns' }, () => ({
-      contents: "module.exports = { lookup: (...args) => require('node:dns').lookup(...args) };",
+    build.onResolve({ filter: /^dns$/ }, ({ importer }) => (importer && realpathSync(importer) === pgConnectionParameters ? { path: 'node:dns', namespace: 'lazy' } : undefined));
+  },
+};
+
+// node:crypto loads some twenty modules (~3 ms). Loaded at first use instead of at start-up, that happens
+// once the connection is under way (lib/db-cli/early-socket.ts), while the server forks its backend.
+const lazyCrypto = {
+  name: 'lazy-crypto',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?crypto$/ }, ({ namespace }) =>
+      namespace === 'lazy' ? { path: 'node:crypto', external: true } : { path: 'node:crypto', namespace: 'lazy' },
+    );
+  },
+};
+
+/**
+ * A module standing for a Node.js built-in, which requires it when one of its exports is first read.
+ * Its exports are getters named as the built-in's (listed now), so that esbuild's ES-module interop,
+ * which copies the names of a CommonJS module's exports, sees them all without loading it.
+ */
+const lazyBuiltin = {
+  name: 'lazy-builtin',
+  setup(build) {
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ path }) => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(path)}));
+for (const name of ${JSON.stringify(Object.keys(require(path)))}) {
+  Object.defineProperty(module.exports, name, { enumerable: true, get: () => load()[name] });
+}`,
       loader: 'js',
     }));
   },
@@ -51,11 +77,11 @@ await build({
   // pg-native and pg-cloudflare are optional paths of pg never taken on Node.js.
   // The AWS SDK is loaded only by --data-api, from node_modules.
   external: ['@electric-sql/*', '@aws-sdk/*', 'pg-native', 'pg-cloudflare'],
-  plugins: [slimPg],
+  plugins: [slimPg, lazyCrypto, lazyBuiltin],
   logLevel: 'warning',
 });
 const bundled = await readFile(bundle, 'utf8');
-if (!bundled.includes('pbkdf2Sync') || bundled.includes('require("dns")')) throw new Error('pg was not slimmed: has it moved its crypto or dns use?');
+if (!bundled.includes('pbkdf2Sync') || /require\("(dns|crypto)"\)/.test(bundled)) throw new Error('pg was not slimmed: has it moved its crypto or dns use?');
 
 const { writeEagerCodeCache } = require(join(root, 'dist', 'lib', 'db-cli', 'launch.js'));
 writeEagerCodeCache(bundle);
