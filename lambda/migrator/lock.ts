@@ -57,10 +57,6 @@ const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
  * read sees everything committed before the lock was granted. Its outcome is
  * returned when that first attempt took the lock, and dropped otherwise.
  * (Other clients must not have two calls in flight; they read afterwards.)
- *
- * `beforeWaiting` is awaited when the first attempt finds the lock taken,
- * before any waiting: the caller's own preparation (reading the files), so
- * that a run whose files are bad fails at once instead of after the wait.
  */
 export async function acquireLock<T = never>(
   client: SqlClient,
@@ -68,7 +64,6 @@ export async function acquireLock<T = never>(
   deadline: number,
   logger: MigrationLogger,
   readAfterLock?: () => Promise<T>,
-  beforeWaiting?: () => Promise<unknown>,
 ): Promise<Settled<T> | undefined> {
   let delay = 50;
   let reported = false;
@@ -80,7 +75,6 @@ export async function acquireLock<T = never>(
       if (reported) logger.info('lock acquired', { event: 'lock_acquired', lockKey: key });
       return read && (await read);
     }
-    if (attempt === 1) await beforeWaiting?.();
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       const holder = await lockHolder(client, key).catch(() => undefined);

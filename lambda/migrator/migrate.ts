@@ -117,19 +117,17 @@ function unresponsive(): MigrationError {
  * Runs `body` under the lock on a session bounded by the deadline, releasing
  * the lock on every path. `body` reads the history through `history()`,
  * which answers from the round trip that took the lock when the first
- * attempt succeeded. `preparing` (the files being read) runs alongside that
- * first attempt, and must succeed before any wait for a lock held elsewhere.
+ * attempt succeeded.
  */
 async function underLock<T>(
   client: SqlClient,
   deadline: number,
   lockKey: string,
   logger: MigrationLogger,
-  preparing: Promise<unknown>,
   body: (session: SqlClient, history: () => Promise<History | undefined>) => Promise<T>,
 ): Promise<T> {
   const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
-  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session), () => preparing);
+  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session));
   const history = async () => {
     if (!readAlong) return readHistory(session);
     if (!readAlong.ok) throw readAlong.error;
@@ -165,30 +163,49 @@ export async function loadRunFiles(options: RunnerOptions, lazy = false): Promis
 
 /**
  * Brings the database to the state the files describe. Checks every file's
- * name, version and checksum before anything runs or any wait for the lock
- * (the first attempt at it goes out meanwhile), takes the advisory lock
- * (polling to the deadline), verifies the checksums of everything applied, checks the
- * statements and directives of every file about to run, then applies pending
- * migrations and, where allowed, new or changed seeds. Throws
- * `MigrationError`; the lock is released on every path.
+ * name, version and checksum before anything runs, verifies the checksums of
+ * everything applied, takes the advisory lock (polling to the deadline) when
+ * there is anything to apply, checks the statements and directives of every
+ * file about to run, then applies pending migrations and, where allowed, new
+ * or changed seeds. Throws `MigrationError`; the lock is released on every path.
+ *
+ * A run with nothing to do, the common case of a deploy, takes no lock: one
+ * read of the committed history, sent while the files are still being read,
+ * decides it. That is sound because a file and its history row commit
+ * together, and no run un-applies anything: if the committed history already
+ * holds every file, unchanged, nothing a concurrent run does can make this one
+ * owe work. Otherwise the plan is made again under the lock, from a fresh read.
  */
 export async function migrate(client: SqlClient, options: MigrateOptions): Promise<MigrateResult> {
   const started = Date.now();
   const logger = options.logger ?? silentLogger;
   const deadline = options.deadline ?? started + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
-  // Names, versions and checksums; statements only of the files that will run (below). They are
-  // read while the first lock attempt and the history read are at the server: a no-op run is mostly waiting.
-  const files = options.preloadedFiles ?? loadRunFiles(options, true);
-  files.catch(() => {}); // awaited under the lock, or before any wait for it
+  const failed = (err: unknown): never => {
+    if (err instanceof MigrationError) logger.error(err.reason, { event: 'failed', ...err.toJSON() });
+    throw err;
+  };
+  const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
+  const committed = readHistory(session);
+  committed.catch(() => {}); // awaited below, unless the files fail first
+  // Names, versions and checksums; statements only of the files that will run (checked under the lock).
+  const { migrations, seeds, seedFilesIgnored } = await (options.preloadedFiles ?? loadRunFiles(options, true));
 
-  return underLock(client, deadline, lockKey, logger, files, async (session, history) => {
-    const { migrations, seeds, seedFilesIgnored } = await files;
+  const plan = planRun(migrations, seeds, await committed, options);
+  if (plan.error) {
+    for (const warning of plan.warnings) logger.warn(warning);
+    failed(plan.error);
+  }
+  if (plan.steps.length === 0) {
+    for (const warning of plan.warnings) logger.warn(warning);
+    return runResult(plan, [], seedFilesIgnored, started);
+  }
+
+  return underLock(client, deadline, lockKey, logger, async (session, history) => {
     try {
       return await runPlan(session, history, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
     } catch (err) {
-      if (err instanceof MigrationError) logger.error(err.reason, { event: 'failed', ...err.toJSON() });
-      throw err;
+      return failed(err);
     }
   });
 }
@@ -212,7 +229,6 @@ async function runPlan(
   if (plan.steps.length > 0 && !history) await createHistory(session);
 
   const applied: AppliedStep[] = [];
-  let currentVersion = plan.currentVersion;
   for (const step of plan.steps) {
     const { file } = step;
     logger.info(`${step.action === 'apply' ? 'applying' : step.action === 'reapply' ? 're-applying' : 'resuming'} ${file.displayPath}`, {
@@ -236,10 +252,15 @@ async function runPlan(
       action: step.action,
       durationMs,
     });
-    if (file.kind === 'migration' && (currentVersion === undefined || file.version > currentVersion)) currentVersion = file.version;
   }
+  return runResult(plan, applied, seedFilesIgnored, started);
+}
 
-  const executed = new Set(plan.steps.map((s) => `${s.file.kind}:${s.file.version}`));
+/** A run's result: what it applied, and what it found applied already or was not allowed to run. */
+function runResult(plan: Plan, applied: AppliedStep[], seedFilesIgnored: RunFiles['seedFilesIgnored'], started: number): MigrateResult {
+  let currentVersion = plan.currentVersion;
+  for (const a of applied) if (a.kind === 'migration' && (currentVersion === undefined || a.version > currentVersion)) currentVersion = a.version;
+  const executed = new Set(applied.map((a) => `${a.kind}:${a.version}`));
   const skipped: Array<MigrateResult['skipped'][number]> = [
     ...[...plan.migrations, ...plan.seeds]
       .filter((s) => s.state === 'applied' && !executed.has(`${s.kind}:${s.version}`))
@@ -308,7 +329,7 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
     return matches[0];
   });
 
-  return underLock(client, deadline, lockKey, logger, Promise.resolve(), async (session, readHistoryUnderLock) => {
+  return underLock(client, deadline, lockKey, logger, async (session, readHistoryUnderLock) => {
     const history = await readHistoryUnderLock();
     const repaired: Array<RepairResult['repaired'][number]> = [];
     const unchanged: string[] = [];
