@@ -79,6 +79,7 @@ const median = (values: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const round = (ms: number) => Math.round(ms * 10) / 10;
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const summary = (values: number[]) => ({ medianMs: round(median(values)), minMs: round(Math.min(...values)), maxMs: round(Math.max(...values)), runs: values.length });
 
 async function createDatabase(adminUrl: string, name: string): Promise<string> {
@@ -214,11 +215,11 @@ async function main() {
       `PostgreSQL ${server.postgres}, ${GENERATED} generated migrations from scratch (median of ${FULL_RUNS}): ours ${server.generated.ours.medianMs} ms, dbmate ${server.generated.dbmate.medianMs} ms`,
     );
     console.log(
-      `no-op run (median of ${s.ours.runs}): ours ${s.ours.medianMs} ms (${s.ours.statements} statements in ${s.ours.roundTrips} round trips); npm dbmate ${s.dbmateNpm.medianMs} ms; dbmate binary ${s.dbmateBinary.medianMs} ms; node -e 0 ${s.nodeStartup.medianMs} ms`,
+      `no-op run (median of ${s.ours.runs}): ours ${s.ours.medianMs} ms (${count(s.ours.statements, 'statement')} in ${count(s.ours.roundTrips, 'round trip')}); npm dbmate ${s.dbmateNpm.medianMs} ms; dbmate binary ${s.dbmateBinary.medianMs} ms; node -e 0 ${s.nodeStartup.medianMs} ms`,
     );
     const d = s.oursMinusDbmateNpm;
     console.log(`ours minus npm dbmate, run by run: median ${d.medianMs} ms (p25 ${d.p25Ms}, p75 ${d.p75Ms}); ours faster in ${d.oursFasterInRuns} of ${d.runs} runs`);
-    console.log(`PGlite: project (${pglite.project.files} files) ${pglite.project.wallMs} ms; ${GENERATED} generated ${pglite.generated.wallMs} ms; no-op ${pglite.noop.wallMs} ms in ${pglite.noop.roundTrips} round trips`);
+    console.log(`PGlite: project (${pglite.project.files} files) ${pglite.project.wallMs} ms; ${GENERATED} generated ${pglite.generated.wallMs} ms; no-op ${pglite.noop.wallMs} ms in ${count(pglite.noop.roundTrips, 'round trip')}`);
     console.log('written to bench/results/migrate.json');
   } finally {
     rmSync(work, { recursive: true, force: true });
