@@ -191,13 +191,10 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
   // Names, versions and checksums; statements only of the files that will run (checked under the lock).
   const { migrations, seeds, seedFilesIgnored } = await (options.preloadedFiles ?? loadRunFiles(options, true));
 
-  const plan = planRun(migrations, seeds, await committed, options);
-  if (plan.error) {
+  const plan = planRun(migrations, seeds, await committed.catch(failed), options);
+  if (plan.error || plan.steps.length === 0) {
     for (const warning of plan.warnings) logger.warn(warning);
-    failed(plan.error);
-  }
-  if (plan.steps.length === 0) {
-    for (const warning of plan.warnings) logger.warn(warning);
+    if (plan.error) failed(plan.error);
     return runResult(plan, [], seedFilesIgnored, started);
   }
 
