@@ -6,7 +6,7 @@ import type { VectorSearchReport } from './vector-search';
 import { P95_TARGET, RECALL_TARGET, CHOSEN_CONFIG } from './vector-search';
 import type { WriteResult } from './write-path';
 import { WRITE_RATIO_TARGET } from './write-path';
-import type { Summary } from './stats';
+import type { Interval, Summary } from './stats';
 
 /** Formats rows as an aligned table with a header rule; numbers align right. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -20,10 +20,12 @@ export function table(header: readonly string[], rows: readonly (readonly string
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 3 : 1) : 'n/a');
 const x = (value: number) => (Number.isFinite(value) ? `×${value.toFixed(2)}` : 'n/a');
 const mark = (ok: boolean) => (ok ? 'pass' : 'FAIL');
+const range = (interval: Interval) =>
+  (Number.isFinite(interval.low) && Number.isFinite(interval.high) ? `${interval.low.toFixed(2)}–${interval.high.toFixed(2)}` : 'n/a');
 
 export function tenantQueryTable(results: readonly TenantQueryResult[]): string {
   return table(
-    ['tenant', 'query', 'tenant filter', 'rows', 'owner p50 ms', 'RLS p50 ms', 'ratio', `≤${RATIO_TARGET}`, 'index scans', 'lookup once/stmt', 'same rows'],
+    ['tenant', 'query', 'tenant filter', 'rows', 'owner p50 ms', 'RLS p50 ms', 'ratio', '95 % interval', `≤${RATIO_TARGET}`, 'index scans', 'lookup once/stmt', 'same rows'],
     results.map((r) => [
       `${r.tenant} (${r.tenantTasks} tasks)`,
       r.query,
@@ -32,6 +34,7 @@ export function tenantQueryTable(results: readonly TenantQueryResult[]): string 
       ms(r.owner.p50),
       ms(r.rls.p50),
       x(r.ratio),
+      range(r.ratioInterval),
       mark(r.pass.ratio),
       mark(r.pass.indexScans),
       mark(r.pass.membershipOncePerStatement),
@@ -64,7 +67,7 @@ export function vectorSearchTable(report: VectorSearchReport): string {
 
 export function writePathTable(results: readonly WriteResult[]): string {
   return table(
-    ['operation', 'with', 'with p50 ms', 'without p50 ms', 'rows/s with', 'rows/s without', 'ratio', `≤${WRITE_RATIO_TARGET}`],
+    ['operation', 'with', 'with p50 ms', 'without p50 ms', 'rows/s with', 'rows/s without', 'ratio', '95 % interval', `≤${WRITE_RATIO_TARGET}`],
     results.map((r) => [
       r.operation,
       r.with,
@@ -73,6 +76,7 @@ export function writePathTable(results: readonly WriteResult[]): string {
       Math.round(r.rowsPerSecondWith).toString(),
       Math.round(r.rowsPerSecondWithout).toString(),
       x(r.ratio),
+      range(r.ratioInterval),
       r.judged ? mark(r.pass) : 'info',
     ]),
   );

@@ -12,7 +12,7 @@ import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsAppUser, beginAsOwner, explainJson, readAsAppUser, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { checkPlan, type PlanCheck } from './plans';
-import { ratio, summarize, type Summary } from './stats';
+import { ratio, ratioInterval, summarize, type Interval, type Summary } from './stats';
 
 /** Who runs the queries: an admin of one organization. */
 export interface Actor {
@@ -110,6 +110,8 @@ export interface TenantQueryResult {
   readonly rls: Summary;
   /** p50(rls) / p50(owner). */
   readonly ratio: number;
+  /** 95 % bootstrap interval of the ratio: how far this run's noise reaches. */
+  readonly ratioInterval: Interval;
   readonly plan: PlanCheck;
   readonly pass: { ratio: boolean; indexScans: boolean; membershipOncePerStatement: boolean };
 }
@@ -177,6 +179,7 @@ export async function benchTenantQueries(
           owner,
           rls,
           ratio: r,
+          ratioInterval: ratioInterval(samples.rls, samples.owner),
           plan,
           pass: { ratio: r <= RATIO_TARGET, indexScans: plan.indexScans, membershipOncePerStatement: plan.noPerRowLookups },
         });

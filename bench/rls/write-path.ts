@@ -13,7 +13,7 @@
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsOwner } from './context';
 import { interleave, timed } from './measure';
-import { ratio, summarize, type Summary } from './stats';
+import { ratio, ratioInterval, summarize, type Interval, type Summary } from './stats';
 
 export const WRITE_RATIO_TARGET = 1.5;
 const STATEMENTS_PER_TRANSACTION = 50;
@@ -35,6 +35,8 @@ export interface WriteResult {
   readonly rowsPerSecondWithout: number;
   /** p50(with) / p50(without). */
   readonly ratio: number;
+  /** 95 % bootstrap interval of the ratio. */
+  readonly ratioInterval: Interval;
   /** Whether the target applies (false for the informational audit variant). */
   readonly judged: boolean;
   readonly pass: boolean;
@@ -156,6 +158,7 @@ export async function benchWritePath(
         rowsPerSecondWith: (rowsPerStatement * 1000) / w.p50,
         rowsPerSecondWithout: (rowsPerStatement * 1000) / wo.p50,
         ratio: r,
+        ratioInterval: ratioInterval(samples.with, samples.without),
         judged,
         pass: !judged || r <= WRITE_RATIO_TARGET,
       });

@@ -39,6 +39,8 @@ test('tenant-scoped queries: every query, both tenants, same rows under RLS as w
     expect(row.owner.n).toBe(TINY.iterations);
     expect(row.rls.n).toBe(TINY.iterations);
     expect(row.ratio).toBeGreaterThan(0);
+    expect(row.ratioInterval.low).toBeLessThanOrEqual(row.ratio);
+    expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
     // The membership lookup never runs per row, whatever plan the tiny tables get.
     expect(row.plan.noPerRowLookups).toBe(true);
   }
@@ -80,6 +82,8 @@ test('write path: four operations measured on both sides', () => {
     expect(row.withChecks.n).toBeGreaterThan(0);
     expect(row.without.n).toBe(row.withChecks.n);
     expect(row.rowsPerSecondWith).toBeGreaterThan(0);
+    expect(row.ratioInterval.low).toBeLessThanOrEqual(row.ratio);
+    expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
   }
   expect(writePathTable(report.writePath)).toMatch(/audited/);
 });

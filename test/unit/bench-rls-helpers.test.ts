@@ -2,7 +2,7 @@
  * The RLS benchmark's pure helpers: statistics, recall, the tenant plan and option parsing.
  */
 import { DEFAULT_OPTIONS, parseOptions, usage } from '../../bench/rls/options';
-import { percentile, ratio, recallAtK, summarize } from '../../bench/rls/stats';
+import { percentile, ratio, ratioInterval, recallAtK, summarize } from '../../bench/rls/stats';
 import { organizationId, planTenants, splitEvenly, userId, type DatasetSize } from '../../bench/rls/tenants';
 import { table } from '../../bench/rls/report';
 
@@ -44,6 +44,49 @@ describe('summarize and ratio', () => {
   test('ratio is NaN rather than infinite when the baseline is not positive', () => {
     expect(ratio(3, 2)).toBe(1.5);
     expect(ratio(3, 0)).toBeNaN();
+  });
+});
+
+describe('ratioInterval (bootstrap of p50(a) / p50(b))', () => {
+  // Two noisy timing distributions, deterministic: b around 1.0, a around 1.2 (a 20 % overhead).
+  const noisy = (centre: number, n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => centre * (1 + 0.1 * Math.sin(i * 12.9898 + seed) + (i % 17 === 0 ? 0.8 : 0)));
+  const b = noisy(1.0, 300, 1);
+  const a = noisy(1.2, 300, 2);
+
+  test('brackets the ratio of the medians, and is repeatable for a seed', () => {
+    const interval = ratioInterval(a, b);
+    const point = ratio(percentile(a, 50), percentile(b, 50));
+    expect(interval.low).toBeLessThanOrEqual(point);
+    expect(interval.high).toBeGreaterThanOrEqual(point);
+    expect(interval.low).toBeGreaterThan(1.1);
+    expect(interval.high).toBeLessThan(1.3);
+    expect(ratioInterval(a, b)).toEqual(interval);
+    expect(ratioInterval(a, b, { seed: 7 })).not.toEqual(interval);
+  });
+
+  test('holds 1 for two samples of one distribution, and narrows with more samples', () => {
+    const quick = { resamples: 500 };
+    const same = ratioInterval(noisy(1, 300, 3), noisy(1, 300, 4), quick);
+    expect(same.low).toBeLessThanOrEqual(1);
+    expect(same.high).toBeGreaterThanOrEqual(1);
+    const few = ratioInterval(noisy(1.2, 30, 2), noisy(1, 30, 1), quick);
+    const many = ratioInterval(a, b, quick);
+    expect(few.high - few.low).toBeGreaterThan(many.high - many.low);
+  });
+
+  test('a wider coverage gives a wider interval', () => {
+    const i90 = ratioInterval(a, b, { confidence: 0.9, resamples: 500 });
+    const i99 = ratioInterval(a, b, { confidence: 0.99, resamples: 500 });
+    expect(i99.low).toBeLessThanOrEqual(i90.low);
+    expect(i99.high).toBeGreaterThanOrEqual(i90.high);
+  });
+
+  test('NaN without samples; bad options are refused', () => {
+    expect(ratioInterval([], b).low).toBeNaN();
+    expect(ratioInterval(a, []).high).toBeNaN();
+    expect(() => ratioInterval(a, b, { confidence: 1 })).toThrow(RangeError);
+    expect(() => ratioInterval(a, b, { resamples: 0 })).toThrow(RangeError);
   });
 });
 
