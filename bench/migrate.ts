@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
 import { countingClient, fromPglite, migrate } from '../lambda/migrator';
 import { openEmbeddedDatabase } from '../lib/local/pglite';
+import { median } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'db.js');
@@ -74,10 +75,6 @@ function timeProcess(command: string, args: readonly string[]): Timed {
   return { ms, stdout: run.stdout };
 }
 
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const summary = (values: number[]) => ({ medianMs: round(median(values)), minMs: round(Math.min(...values)), maxMs: round(Math.max(...values)), runs: values.length });

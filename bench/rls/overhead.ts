@@ -11,7 +11,7 @@
  */
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { interleave, timed } from './measure';
-import { summarize, type Summary } from './stats';
+import { summarize, type Summary } from '../stats';
 
 export interface OverheadRow {
   readonly variant: string;

@@ -6,7 +6,7 @@ import type { VectorSearchReport } from './vector-search';
 import { P95_TARGET, RECALL_TARGET, CHOSEN_CONFIG } from './vector-search';
 import type { WriteResult } from './write-path';
 import { WRITE_RATIO_TARGET } from './write-path';
-import type { Interval, Summary } from './stats';
+import type { Interval, Summary } from '../stats';
 
 /** Formats rows as an aligned table with a header rule; numbers align right. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

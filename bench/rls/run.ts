@@ -12,7 +12,7 @@ import { benchRlsOverhead, type OverheadRow } from './overhead';
 import { benchContextSetup, benchTenantQueries, type Actor, type TenantQueryResult } from './tenant-queries';
 import { benchVectorSearch, type VectorSearchReport } from './vector-search';
 import { benchWritePath, type WriteResult } from './write-path';
-import type { Summary } from './stats';
+import type { Summary } from '../stats';
 
 export interface RlsBenchReport {
   readonly benchmark: 'rls';

@@ -12,7 +12,7 @@ import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsAppUser, beginAsOwner, explainJson, readAsAppUser, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { checkPlan, type PlanCheck } from './plans';
-import { ratio, ratioInterval, summarize, type Interval, type Summary } from './stats';
+import { ratio, ratioInterval, summarize, type Interval, type Summary } from '../stats';
 
 /** Who runs the queries: an admin of one organization. */
 export interface Actor {

@@ -17,7 +17,7 @@ import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsAppUser, explainJson, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { planRoot, type PlanNode } from './plans';
-import { ratio, recallAtK, summarize, type Summary } from './stats';
+import { ratio, recallAtK, summarize, type Summary } from '../stats';
 
 export interface ProbeTenant {
   readonly ordinal: number;

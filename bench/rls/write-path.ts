@@ -13,7 +13,7 @@
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { beginAsOwner } from './context';
 import { interleave, timed } from './measure';
-import { ratio, ratioInterval, summarize, type Interval, type Summary } from './stats';
+import { ratio, ratioInterval, summarize, type Interval, type Summary } from '../stats';
 
 export const WRITE_RATIO_TARGET = 1.5;
 const STATEMENTS_PER_TRANSACTION = 50;

@@ -2,7 +2,7 @@
  * The RLS benchmark's pure helpers: statistics, recall, the tenant plan and option parsing.
  */
 import { DEFAULT_OPTIONS, parseOptions, usage } from '../../bench/rls/options';
-import { percentile, ratio, ratioInterval, recallAtK, summarize } from '../../bench/rls/stats';
+import { median, percentile, ratio, ratioInterval, recallAtK, summarize } from '../../bench/stats';
 import { organizationId, planTenants, splitEvenly, userId, type DatasetSize } from '../../bench/rls/tenants';
 import { table } from '../../bench/rls/report';
 
@@ -39,6 +39,12 @@ describe('summarize and ratio', () => {
     expect(summarize([4, 1, 3, 2])).toEqual({ n: 4, p50: 2, p95: 4, mean: 2.5, min: 1, max: 4 });
     expect(summarize([]).n).toBe(0);
     expect(summarize([]).p50).toBeNaN();
+  });
+
+  test('median: the middle sample, or halfway between the two middle ones', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
   });
 
   test('ratio is NaN rather than infinite when the baseline is not positive', () => {

@@ -1,11 +1,22 @@
-/** Small, pure statistics for the benchmark: percentiles, summaries and recall. */
+/** Small, pure statistics for the benchmarks: percentiles, medians, summaries, ratio intervals and recall. */
+
+/** Index of the p-th percentile in n sorted samples, by the nearest-rank method. */
+const nearestRank = (n: number, p: number) => Math.max(0, Math.ceil((p / 100) * n) - 1);
 
 /** The p-th percentile (0 < p <= 100) by the nearest-rank method; NaN for no samples. */
 export function percentile(samples: readonly number[], p: number): number {
   if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+  return sorted[nearestRank(sorted.length, p)];
+}
+
+/** The median, halfway between the two middle samples of an even count; NaN for no samples. */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export interface Summary {
@@ -77,7 +88,7 @@ export function ratioInterval(a: readonly number[], b: readonly number[], option
   // Typed arrays sort numerically without a comparator: the 2,000 × 2 sorts stay well under a second.
   const resampledMedian = (samples: readonly number[], scratch: Float64Array) => {
     for (let i = 0; i < samples.length; i++) scratch[i] = samples[Math.floor(random() * samples.length)];
-    return scratch.sort()[Math.ceil(0.5 * scratch.length) - 1];
+    return scratch.sort()[nearestRank(scratch.length, 50)];
   };
   const scratchA = new Float64Array(a.length);
   const scratchB = new Float64Array(b.length);
