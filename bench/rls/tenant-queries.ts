@@ -9,7 +9,7 @@
  * (their cost is reported once, as the context set-up).
  */
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
-import { beginAsAppUser, beginAsOwner, explainJson, readAsAppUser, readAsOwner } from './context';
+import { explainJson, readAsAppUser, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { checkPlan, type PlanCheck } from './plans';
 import { ratio, ratioInterval, summarize, type Interval, type Summary } from '../stats';
@@ -146,22 +146,8 @@ export async function benchTenantQueries(
 
         const samples = await interleave(
           {
-            owner: async () => {
-              await beginAsOwner(db);
-              try {
-                return (await timed(() => db.query(query.owner, ownerParams))).ms;
-              } finally {
-                await db.exec('ROLLBACK');
-              }
-            },
-            rls: async () => {
-              await beginAsAppUser(db, actor.userId);
-              try {
-                return (await timed(() => db.query(form.sql, params))).ms;
-              } finally {
-                await db.exec('ROLLBACK');
-              }
-            },
+            owner: () => readAsOwner(db, async () => (await timed(() => db.query(query.owner, ownerParams))).ms),
+            rls: () => readAsAppUser(db, actor.userId, async () => (await timed(() => db.query(form.sql, params))).ms),
           },
           options,
         );

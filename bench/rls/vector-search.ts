@@ -14,7 +14,7 @@
  * for every variant, and slow through PGlite's JavaScript boundary) does not drown the search itself.
  */
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
-import { beginAsAppUser, explainJson, readAsOwner } from './context';
+import { explainJson, readAsAppUser, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { planRoot, type PlanNode } from './plans';
 import { ratio, recallAtK, summarize, type Summary } from '../stats';
@@ -111,8 +111,7 @@ export async function benchVectorSearch(
 
   // What each configuration runs with.
   const settings: Record<string, string> = {};
-  await beginAsAppUser(db, tenants[0].userId);
-  try {
+  await readAsAppUser(db, tenants[0].userId, async () => {
     const read = async () => (await db.query<{ s: string }>(
       `SELECT 'hnsw.iterative_scan=' || current_setting('hnsw.iterative_scan') || ', hnsw.ef_search=' || current_setting('hnsw.ef_search')
               || ', hnsw.max_scan_tuples=' || current_setting('hnsw.max_scan_tuples') AS s`)).rows[0].s;
@@ -120,9 +119,7 @@ export async function benchVectorSearch(
     await db.exec(PGVECTOR_DEFAULTS);
     settings['as-is (pgvector defaults)'] = await read();
     settings['search_agent_results() HNSW branch'] = `hnsw.iterative_scan=relaxed_order, hnsw.ef_search=${indexedEfSearch} (function SET clause)`;
-  } finally {
-    await db.exec('ROLLBACK');
-  }
+  });
 
   const results: SearchResult[] = [];
   const unfilteredSamples = new Map<number, number[]>(efSearches.map((ef) => [ef, []]));
@@ -146,21 +143,16 @@ export async function benchVectorSearch(
 
     const found = new Map<SearchConfig, string[][]>(SEARCH_CONFIGS.map((c) => [c, []]));
     const plans = new Map<SearchConfig, string>();
-    const asApp = (config: SearchConfig, n: number) => async () => {
-      await beginAsAppUser(db, tenant.userId);
-      try {
-        if (config.startsWith('as-is')) await db.exec(PGVECTOR_DEFAULTS);
-        if (config.endsWith('HNSW plan')) await db.exec('SET LOCAL enable_sort = off');
-        const sql = config === 'search_agent_results()' ? FUNCTION_SQL : PLAIN_SQL;
-        const params = [tenant.organizationId, tenant.ordinal, n, k];
-        if (!plans.has(config) && config !== 'search_agent_results()') plans.set(config, describeSearchPlan(await explainJson(db, sql, params)));
-        const { ms, value } = await timed(() => db.query<{ id: string }>(sql, params));
-        found.get(config)![n - 1] = value.rows.map((r) => r.id);
-        return ms;
-      } finally {
-        await db.exec('ROLLBACK');
-      }
-    };
+    const asApp = (config: SearchConfig, n: number) => () => readAsAppUser(db, tenant.userId, async () => {
+      if (config.startsWith('as-is')) await db.exec(PGVECTOR_DEFAULTS);
+      if (config.endsWith('HNSW plan')) await db.exec('SET LOCAL enable_sort = off');
+      const sql = config === 'search_agent_results()' ? FUNCTION_SQL : PLAIN_SQL;
+      const params = [tenant.organizationId, tenant.ordinal, n, k];
+      if (!plans.has(config) && config !== 'search_agent_results()') plans.set(config, describeSearchPlan(await explainJson(db, sql, params)));
+      const { ms, value } = await timed(() => db.query<{ id: string }>(sql, params));
+      found.get(config)![n - 1] = value.rows.map((r) => r.id);
+      return ms;
+    });
     const recallByQuery = new Map<number, Map<number, number>>(efSearches.map((ef) => [ef, new Map()]));
     const unfiltered = (ef: number, n: number) => async () => {
       await db.exec(`BEGIN; SET LOCAL hnsw.ef_search = ${ef}`);
