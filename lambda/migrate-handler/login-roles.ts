@@ -43,20 +43,52 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** Group roles of the schema (003) a login must not belong to unless it is its own group. */
+const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer'] as const;
+
+interface ExistingLogin {
+  readonly rolsuper: boolean;
+  readonly rolbypassrls: boolean;
+  readonly rolreplication: boolean;
+  readonly groups: string[];
+}
+
 /**
  * Brings one login role in line with its secret. Returns whether the role was created.
- * The login gets no attributes beyond LOGIN: no CREATEROLE, no CREATEDB, no BYPASSRLS.
+ * The login gets no attributes beyond LOGIN: no CREATEROLE, no CREATEDB, no BYPASSRLS, and of the schema's group
+ * roles it is a member of its own only.
+ *
+ * Runs as the Aurora master user, which is not a superuser: PostgreSQL refuses it any statement that names the
+ * SUPERUSER, BYPASSRLS or REPLICATION attribute of an existing role, even to switch it off. So an existing login
+ * is altered without naming them, and one that holds any of them (only a superuser could have given it) fails
+ * the deploy with what to do, instead of keeping a login that voids Row Level Security.
  */
 export async function syncLoginRole(client: RoleClient, spec: LoginRoleSpec): Promise<'created' | 'updated'> {
   validateLogin(spec);
   const verifier = literal(scramSha256Verifier(spec.password));
-  const { rows } = await client.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists', [spec.username]);
-  const created = !rows[0]?.exists;
-  if (created) {
+  const { rows } = await client.query<ExistingLogin>(
+    `SELECT r.rolsuper, r.rolbypassrls, r.rolreplication,
+            ARRAY(SELECT g.rolname::text FROM pg_auth_members AS m JOIN pg_roles AS g ON g.oid = m.roleid
+                   WHERE m.member = r.oid ORDER BY 1) AS groups
+       FROM pg_roles AS r WHERE r.rolname = $1`,
+    [spec.username],
+  );
+  const existing = rows[0];
+  if (!existing) {
     await client.query(`CREATE ROLE ${spec.username} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
   } else {
-    await client.query(`ALTER ROLE ${spec.username} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
+    const powers = [existing.rolsuper && 'SUPERUSER', existing.rolbypassrls && 'BYPASSRLS', existing.rolreplication && 'REPLICATION'].filter(Boolean);
+    if (powers.length > 0) {
+      throw new Error(
+        `login "${spec.username}" exists with ${powers.join(', ')}, which only a superuser can grant or remove and which would ` +
+          `void Row Level Security: have an administrator run ALTER ROLE ${spec.username} NOSUPERUSER NOBYPASSRLS NOREPLICATION, then deploy again`,
+      );
+    }
+    await client.query(`ALTER ROLE ${spec.username} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
+    for (const group of existing.groups) {
+      if (group !== spec.group && (SCHEMA_GROUPS as readonly string[]).includes(group)) await client.query(`REVOKE ${group} FROM ${spec.username}`);
+    }
   }
-  await client.query(`GRANT ${spec.group} TO ${spec.username}`);
-  return created ? 'created' : 'updated';
+  if (!existing?.groups.includes(spec.group)) await client.query(`GRANT ${spec.group} TO ${spec.username}`);
+  return existing ? 'updated' : 'created';
 }
