@@ -1,10 +1,18 @@
 // Jest global setup: one real PostgreSQL server for the whole run (tests that
 // need many sessions create and drop their own database in it). Its URL
 // reaches the test workers through PG_TEST_URL.
+//
+// When TEST_DATABASE_URL and TEST_ADMIN_URL are set, also the real-server tier
+// (test/server): its template databases, built as the owner; their common
+// prefix reaches the workers through SERVER_TEST_PREFIX.
 import { startPgServer } from './pg-server.mjs';
+import { prepareServerTier, serverTierUrls } from './server-tier.mjs';
 
 export default async function globalSetup() {
-  const server = await startPgServer();
+  const urls = serverTierUrls();
+  const [server, tier] = await Promise.all([startPgServer(), urls ? prepareServerTier(urls) : undefined]);
   globalThis.__PG_SERVER__ = server;
+  globalThis.__SERVER_TIER__ = tier;
   process.env.PG_TEST_URL = server.url;
+  if (tier) process.env.SERVER_TEST_PREFIX = tier.prefix;
 }

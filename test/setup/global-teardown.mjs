@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__PG_SERVER__?.stop();
+  await Promise.all([globalThis.__PG_SERVER__?.stop(), globalThis.__SERVER_TIER__?.cleanup()]);
 }
