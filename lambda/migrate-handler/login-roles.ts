@@ -54,6 +54,22 @@ interface ExistingLogin {
 }
 
 /**
+ * PostgreSQL 16+ revokes only the grants the migrating user made: a membership another role granted stays, and
+ * would let the login act as a more powerful group. Fail the deploy then, naming the statement that fixes it.
+ */
+async function refuseRemainingGroups(client: RoleClient, spec: LoginRoleSpec, revoked: readonly string[]): Promise<void> {
+  const { rows } = await client.query<{ group: string }>(
+    `SELECT g.rolname::text AS group FROM pg_auth_members AS m JOIN pg_roles AS g ON g.oid = m.roleid
+      WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1) AND g.rolname = ANY ($2::text[])`,
+    [spec.username, revoked],
+  );
+  if (rows.length > 0) {
+    const groups = rows.map((row) => row.group).join(', ');
+    throw new Error(`login "${spec.username}" is still a member of ${groups}, granted by another role: have an administrator run REVOKE ${groups} FROM ${spec.username}, then deploy again`);
+  }
+}
+
+/**
  * Brings one login role in line with its secret. Returns whether the role was created.
  * The login gets no attributes beyond LOGIN: no CREATEROLE, no CREATEDB, no BYPASSRLS, and of the schema's group
  * roles it is a member of its own only.
@@ -84,10 +100,18 @@ export async function syncLoginRole(client: RoleClient, spec: LoginRoleSpec): Pr
           `void Row Level Security: have an administrator run ALTER ROLE ${spec.username} NOSUPERUSER NOBYPASSRLS NOREPLICATION, then deploy again`,
       );
     }
-    await client.query(`ALTER ROLE ${spec.username} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
-    for (const group of existing.groups) {
-      if (group !== spec.group && (SCHEMA_GROUPS as readonly string[]).includes(group)) await client.query(`REVOKE ${group} FROM ${spec.username}`);
-    }
+    await client.query(`ALTER ROLE ${spec.username} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`).catch((error: { code?: string }) => {
+      if (error.code !== '42501') throw error;
+      // PostgreSQL 16+: a CREATEROLE user alters only roles it holds WITH ADMIN OPTION (those it created).
+      throw new Error(
+        `the migrating user may not alter login "${spec.username}", which someone else created: drop that login so the deploy ` +
+          `creates it, or have an administrator GRANT ${spec.username} TO the migrating user WITH ADMIN OPTION`,
+        { cause: error },
+      );
+    });
+    const foreign = existing.groups.filter((group) => group !== spec.group && (SCHEMA_GROUPS as readonly string[]).includes(group));
+    for (const group of foreign) await client.query(`REVOKE ${group} FROM ${spec.username}`);
+    if (foreign.length > 0) await refuseRemainingGroups(client, spec, foreign);
   }
   if (!existing?.groups.includes(spec.group)) await client.query(`GRANT ${spec.group} TO ${spec.username}`);
   return existing ? 'updated' : 'created';
