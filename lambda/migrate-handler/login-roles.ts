@@ -53,6 +53,12 @@ interface ExistingLogin {
   readonly groups: string[];
 }
 
+/** duplicate_object, or the catalog's unique index when two sessions insert the same role or membership at once. */
+function isConcurrentInsert(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '42710' || code === '23505';
+}
+
 /**
  * PostgreSQL 16+ revokes only the grants the migrating user made: a membership another role granted stays, and
  * would let the login act as a more powerful group. Fail the deploy then, naming the statement that fixes it.
@@ -91,7 +97,14 @@ export async function syncLoginRole(client: RoleClient, spec: LoginRoleSpec): Pr
   );
   const existing = rows[0];
   if (!existing) {
-    await client.query(`CREATE ROLE ${spec.username} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
+    try {
+      await client.query(`CREATE ROLE ${spec.username} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${verifier}`);
+    } catch (error) {
+      // Another deploy of the same database created it a moment ago: bring that one in line instead.
+      if (!isConcurrentInsert(error)) throw error;
+      await syncLoginRole(client, spec);
+      return 'updated';
+    }
   } else {
     const powers = [existing.rolsuper && 'SUPERUSER', existing.rolbypassrls && 'BYPASSRLS', existing.rolreplication && 'REPLICATION'].filter(Boolean);
     if (powers.length > 0) {
@@ -113,6 +126,11 @@ export async function syncLoginRole(client: RoleClient, spec: LoginRoleSpec): Pr
     for (const group of foreign) await client.query(`REVOKE ${group} FROM ${spec.username}`);
     if (foreign.length > 0) await refuseRemainingGroups(client, spec, foreign);
   }
-  if (!existing?.groups.includes(spec.group)) await client.query(`GRANT ${spec.group} TO ${spec.username}`);
+  if (!existing?.groups.includes(spec.group)) {
+    // A concurrent deploy granting the same membership makes the same row: that is the outcome wanted.
+    await client.query(`GRANT ${spec.group} TO ${spec.username}`).catch((error: unknown) => {
+      if (!isConcurrentInsert(error)) throw error;
+    });
+  }
   return existing ? 'updated' : 'created';
 }

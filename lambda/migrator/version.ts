@@ -1,2 +1,2 @@
 /** Recorded with every applied file. Bump when the runner's behaviour changes. */
-export const RUNNER_VERSION = '1.0.0';
+export const RUNNER_VERSION = '1.1.0';

@@ -7,36 +7,18 @@
  *
  * Secrets Manager is mocked at the API boundary; the Data API is served by the Cognito login's own connections.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPostConfirmationHandler } from '../../lambda/cognito-post-confirmation';
-import { createMigrationHandler, type Connect, type MigrationResponse } from '../../lambda/migrate-handler/handler';
-import { fromPgClient, type SqlSource } from '../../lambda/migrator';
 import { createLogger } from '../../lambda/shared/logger';
 import { createDataApiAdapterFor } from '../support/data-api-adapter';
-import { MIGRATIONS_DIR, SEED, SEEDS_DIR } from '../support/embedded';
-import { connectTo, createServerDatabase, describeServer, loginName, sqlStateOf, withConnection, type ServerDatabase } from './support/server';
+import { SEED } from '../support/embedded';
+import { createDeployer, FIXTURES, projectMigrations, SYNC_ARN, type Deployer } from './support/deploy';
+import { createServerDatabase, describeServer, sqlStateOf, withConnection, type ServerDatabase } from './support/server';
 
-const FIXTURES = join(__dirname, '..', 'fixtures');
-const event = (name: string) => JSON.parse(readFileSync(join(FIXTURES, 'custom-resource', `${name}.json`), 'utf8'));
-const MASTER_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/master-Ab12Cd';
-const APP_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/app-login-Ef34Gh';
-const SYNC_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/cognito-sync-login-Ij56Kl';
 const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:111122223333:cluster:saas-dev';
-
-/** The project's migrations, all of them or the first `count`. */
-function projectMigrations(count?: number): SqlSource[] {
-  const names = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
-  return names.slice(0, count ?? names.length).map((fileName) => ({
-    fileName,
-    displayPath: `migrations/${fileName}`,
-    text: readFileSync(join(MIGRATIONS_DIR, fileName), 'utf8'),
-  }));
-}
 const ALL = projectMigrations();
 const LATEST = ALL.length;
 const OLDER = projectMigrations(LATEST - 1);
@@ -44,29 +26,18 @@ const versions = (from: number, to: number) => Array.from({ length: to - from + 
 
 describeServer('a deploy’s life on a real server, as the Aurora-like owner', () => {
   let db: ServerDatabase;
-  const secretsMock = mockClient(SecretsManagerClient);
-  const logs: string[] = [];
-  const app = { username: loginName('app'), password: '' };
-  const sync = { username: loginName('sync'), password: '' };
-
-  /** New passwords in both login secrets, as a rotation leaves them. */
-  function rotate(): void {
-    app.password = randomBytes(24).toString('base64url');
-    sync.password = randomBytes(24).toString('base64url');
-  }
+  let deployer: Deployer;
+  let app: Deployer['app'];
+  let sync: Deployer['sync'];
+  let logs: string[];
 
   beforeAll(async () => {
     db = await createServerDatabase('empty');
-    const owner = new URL(db.ownerUrl);
-    rotate();
-    secretsMock.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).callsFake(() => ({
-      SecretString: JSON.stringify({ username: decodeURIComponent(owner.username), password: decodeURIComponent(owner.password), host: owner.hostname, port: Number(owner.port) }),
-    }));
-    secretsMock.on(GetSecretValueCommand, { SecretId: APP_ARN }).callsFake(() => ({ SecretString: JSON.stringify({ ...app, masterarn: MASTER_ARN }) }));
-    secretsMock.on(GetSecretValueCommand, { SecretId: SYNC_ARN }).callsFake(() => ({ SecretString: JSON.stringify({ ...sync, masterarn: MASTER_ARN }) }));
+    deployer = createDeployer(db);
+    ({ app, sync, logs } = deployer);
   });
   afterAll(async () => {
-    secretsMock.restore();
+    deployer.restore();
     await db.drop();
   });
   afterEach(() => {
@@ -74,20 +45,8 @@ describeServer('a deploy’s life on a real server, as the Aurora-like owner', (
     for (const secret of [app.password, sync.password, decodeURIComponent(new URL(db.ownerUrl).password)]) expect(logs.join('\n')).not.toContain(secret);
   });
 
-  /** Connects like the Lambda, minus TLS (the test server has none), to this file's database. */
-  const connect: Connect = async (credentials) => {
-    const client = await connectTo(`postgres://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${credentials.host}:${credentials.port}/${db.name}`, 'database-migrations');
-    return { client: fromPgClient(client), close: () => client.end() };
-  };
-
-  const deploy = (migrations: SqlSource[], requestType: 'create' | 'update'): Promise<MigrationResponse> =>
-    createMigrationHandler({
-      secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
-      connect,
-      migrations,
-      seeds: SEEDS_DIR,
-      logger: createLogger({ service: 'test', write: (line) => logs.push(line) }),
-    })(event(requestType), { getRemainingTimeInMillis: () => 600_000 });
+  const deploy = (migrations: typeof ALL, requestType: 'create' | 'update') => deployer.deploy(migrations, requestType);
+  const rotate = () => deployer.rotate();
 
   /** Each login logs in with its secret's current password and does its job. */
   async function loginsDoTheirJobs(): Promise<void> {
