@@ -10,7 +10,7 @@ class SummaryReporter {
     const skipped = count('numPendingTests') + count('numTodoTests');
     if (skipped > 0 && ran === 0 && !process.env.TEST_DATABASE_URL) {
       process.stdout.write(
-        `\nserver tier: ${skipped} tests skipped: set TEST_DATABASE_URL (a NOSUPERUSER CREATEROLE CREATEDB owner) and ` +
+        `\nserver tier: ${skipped} test${skipped === 1 ? '' : 's'} skipped: set TEST_DATABASE_URL (a NOSUPERUSER CREATEROLE CREATEDB owner) and ` +
           'TEST_ADMIN_URL (a superuser, for set-up) to run them; ../shared/tools/pgvector-server prints both\n',
       );
     } else if (ran > 0) {
