@@ -1,16 +1,18 @@
 -- 001_sample_data.sql
 --
 -- Sample data for development and tests (never applied where the environment forbids seeds): the spec's three
--- organizations, four users, the four system roles with their permissions, memberships and role grants, a
--- session per user, and a few agent tasks and results with embeddings per organization.
+-- organizations, four users, their memberships and role grants, a session per user, and a few agent tasks and
+-- results with embeddings per organization. Sample tenants only: the system roles, the permission catalogue and
+-- what each system role grants are reference data, created by migrations/020_reference_data.sql (design
+-- decision 5), so a production database, which never gets seeds, has them too.
 --
 -- Fixed UUIDs, and every insert is an upsert: running the file twice changes nothing. Runs inside one
 -- transaction (the migration runner opens it; with psql use `psql -1 -f`), as service_role, because every table
 -- forces Row Level Security and service_role is the role that system operations act through.
 --
--- Ids: organizations 10000000-…-00000000000N, users 20000000-…, system roles 30000000-…, tasks 40000000-…,
--- results 50000000-…; permissions, memberships and grants use name-based UUIDs (uuid_generate_v5) derived from
--- what they join, so they are fixed too.
+-- Ids: organizations 10000000-…-00000000000N, users 20000000-…, tasks 40000000-…, results 50000000-… (system
+-- roles 30000000-… come from the migration); memberships and grants use name-based UUIDs (uuid_generate_v5)
+-- derived from what they join, so they are fixed too.
 
 SET LOCAL ROLE service_role;
 
@@ -33,54 +35,6 @@ INSERT INTO users (id, cognito_sub, email, email_verified, full_name, status) VA
 ON CONFLICT (id) DO UPDATE
     SET cognito_sub = EXCLUDED.cognito_sub, email = EXCLUDED.email, email_verified = EXCLUDED.email_verified,
         full_name = EXCLUDED.full_name, status = EXCLUDED.status;
-
--- The permission catalogue. Policies in 003 check exactly these resource:action pairs.
-INSERT INTO permissions (id, resource, action, description)
-SELECT uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', 'permission:' || resource || ':' || action),
-       resource, action, description
-  FROM (VALUES
-    ('organizations', 'read',   'View the organization'),
-    ('organizations', 'update', 'Rename the organization and change its settings'),
-    ('organizations', 'delete', 'Delete the organization and all its data'),
-    ('members',       'read',   'View the member list'),
-    ('members',       'invite', 'Add members'),
-    ('members',       'update', 'Change a membership (status)'),
-    ('members',       'remove', 'Remove members'),
-    ('roles',         'read',   'View roles and grants'),
-    ('roles',         'create', 'Create custom roles'),
-    ('roles',         'update', 'Rename and describe custom roles'),
-    ('roles',         'delete', 'Delete custom roles'),
-    ('roles',         'assign', 'Grant and revoke roles to members'),
-    ('permissions',   'manage', 'Change which permissions a custom role carries'),
-    ('agents',        'read',   'View agent tasks and results'),
-    ('agents',        'run',    'Run AI agents: create and update tasks and results'),
-    ('agents',        'delete', 'Delete agent tasks and results'),
-    ('audit',         'read',   'Read the organization''s audit log')
-  ) AS catalogue (resource, action, description)
-ON CONFLICT (resource, action) DO UPDATE SET description = EXCLUDED.description;
-
-INSERT INTO roles (id, organization_id, name, description, is_system) VALUES
-    ('30000000-0000-4000-8000-000000000001', NULL, 'super_admin', 'Full system access', true),
-    ('30000000-0000-4000-8000-000000000002', NULL, 'org_admin',   'Organization administrator', true),
-    ('30000000-0000-4000-8000-000000000003', NULL, 'org_member',  'Regular member', true),
-    ('30000000-0000-4000-8000-000000000004', NULL, 'agent_user',  'Can run AI agents', true)
-ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description;
-
--- super_admin: everything; org_admin: everything but deleting the organization; org_member: read access;
--- agent_user: read and run agents.
-INSERT INTO role_permissions (role_id, permission_id)
-SELECT r.id, p.id
-  FROM roles AS r
-  JOIN permissions AS p
-    ON CASE r.name
-           WHEN 'super_admin' THEN true
-           WHEN 'org_admin'   THEN (p.resource, p.action) <> ('organizations', 'delete')
-           WHEN 'org_member'  THEN p.action = 'read' AND p.resource <> 'audit'
-           WHEN 'agent_user'  THEN p.resource = 'agents' AND p.action IN ('read', 'run')
-       END
- WHERE r.organization_id IS NULL
-   AND r.name IN ('super_admin', 'org_admin', 'org_member', 'agent_user')
-ON CONFLICT (role_id, permission_id) DO NOTHING;
 
 INSERT INTO organization_members (id, organization_id, user_id, status, joined_at)
 SELECT uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', 'member:' || org || ':' || usr), org, usr,

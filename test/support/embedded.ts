@@ -24,6 +24,7 @@ export async function applyFile(db: EmbeddedDatabase, file: string): Promise<voi
 }
 
 let emptyDump: Promise<Blob> | undefined;
+let migratedDump: Promise<Blob> | undefined;
 let seededDump: Promise<Blob> | undefined;
 
 /** A new in-memory database with nothing applied (a copy of a cached fresh cluster: no initdb per test). */
@@ -35,6 +36,18 @@ export async function openFreshDatabase(): Promise<EmbeddedDatabase> {
     return dump;
   })();
   return openEmbeddedDatabase({ loadDataDir: await emptyDump });
+}
+
+/** A new in-memory database with every migration and no seed: what a production database holds. */
+export async function openMigratedDatabase(): Promise<EmbeddedDatabase> {
+  migratedDump ??= (async () => {
+    const db = await openFreshDatabase();
+    await migrate(fromPglite(db), { migrations: MIGRATIONS_DIR });
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    return dump;
+  })();
+  return openEmbeddedDatabase({ loadDataDir: await migratedDump });
 }
 
 /**
