@@ -103,18 +103,18 @@ describe('sessions', () => {
 });
 
 describe('audit trail', () => {
-  test('membership, role, grant and organization changes are recorded with the acting user', async () => {
+  test('invitation, role, grant and organization changes are recorded with the acting user', async () => {
     await acting(db, { userId: user.alice }, async (as) => {
-      await as.rows(`INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2)`, [org.acme, user.diana]);
-      await as.rows(`INSERT INTO roles (organization_id, name) VALUES ($1, 'analyst')`, [org.acme]);
-      await as.rows(`INSERT INTO user_roles (organization_id, user_id, role_id) VALUES ($1, $2, $3)`, [org.acme, user.diana, role.orgMember]);
+      await as.rows(`SELECT invite_member($1, 'diana@healthcare.com')`, [org.acme]);
+      const [analyst] = await as.rows<{ id: string }>(`INSERT INTO roles (organization_id, name) VALUES ($1, 'analyst') RETURNING id`, [org.acme]);
+      await as.rows(`INSERT INTO user_roles (organization_id, user_id, role_id) VALUES ($1, $2, $3)`, [org.acme, user.bob, analyst.id]);
       await as.rows(`UPDATE organizations SET name = 'Acme Corp' WHERE id = $1`, [org.acme]);
       const entries = await as.rows<{ table_name: string; action: string; actor_user_id: string; actor_role: string; organization_id: string }>(
         `SELECT table_name, action, actor_user_id, actor_role, organization_id FROM audit_logs
           WHERE created_at = now() ORDER BY id`,
       );
       expect(entries).toEqual([
-        { table_name: 'organization_members', action: 'insert', actor_user_id: user.alice, actor_role: 'app_user', organization_id: org.acme },
+        { table_name: 'organization_invitations', action: 'insert', actor_user_id: user.alice, actor_role: 'app_user', organization_id: org.acme },
         { table_name: 'roles', action: 'insert', actor_user_id: user.alice, actor_role: 'app_user', organization_id: org.acme },
         { table_name: 'user_roles', action: 'insert', actor_user_id: user.alice, actor_role: 'app_user', organization_id: org.acme },
         { table_name: 'organizations', action: 'update', actor_user_id: user.alice, actor_role: 'app_user', organization_id: org.acme },

@@ -58,6 +58,7 @@ interface Ids {
   techCustomRole: string;
   agentsRun: string;
   acmeAudit: string;
+  acmeInvitation: string;
 }
 
 const ALL_DENIED: Expectations = { alice: 'denied', bob: 'denied', charlie: 'denied', outsiders: 'denied' };
@@ -82,9 +83,23 @@ const TABLES: TableCase[] = [
     targetWhere: (ids) => `id = '${ids.bobMembership}'`,
     ops: {
       select: { sql: 'SELECT id FROM organization_members WHERE id = $1', params: (ids) => [ids.bobMembership], expect: MEMBERS_SEE },
-      insert: { sql: 'INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2)', params: () => [org.acme, user.diana], expect: ADMIN_INSERTS },
+      // Issue 17: a membership inserted by the application is an invitation, and only of a user the inviter can
+      // already see (Diana shares no organization with anyone here): everyone else is invited by e-mail
+      // (organization_invitations), so an insert never tells whether a user id exists. Denied for all.
+      insert: { sql: 'INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2)', params: () => [org.acme, user.diana], expect: ALL_DENIED },
       update: { sql: `UPDATE organization_members SET status = 'suspended' WHERE id = $1`, params: (ids) => [ids.bobMembership], expect: ADMIN_ONLY },
       delete: { sql: 'DELETE FROM organization_members WHERE id = $1', params: (ids) => [ids.bobMembership], expect: ADMIN_ONLY },
+    },
+  },
+  {
+    table: 'organization_invitations',
+    targetWhere: (ids) => `id = '${ids.acmeInvitation}'`,
+    ops: {
+      // Invitations by e-mail are managed by those who may invite (members:invite): admins only.
+      select: { sql: 'SELECT id FROM organization_invitations WHERE id = $1', params: (ids) => [ids.acmeInvitation], expect: ADMIN_ONLY },
+      insert: { sql: `INSERT INTO organization_invitations (organization_id, email) VALUES ($1, 'new@example.com')`, params: () => [org.acme], expect: ADMIN_INSERTS },
+      update: { sql: `UPDATE organization_invitations SET expires_at = now() + interval '30 days' WHERE id = $1`, params: (ids) => [ids.acmeInvitation], expect: ADMIN_ONLY },
+      delete: { sql: 'DELETE FROM organization_invitations WHERE id = $1', params: (ids) => [ids.acmeInvitation], expect: ADMIN_ONLY },
     },
   },
   {
@@ -218,7 +233,10 @@ export function describeIsolationMatrix(open: () => Promise<MatrixHarness>): voi
       INSERT INTO role_permissions (role_id, permission_id)
       SELECT r.id, p.id FROM roles r, permissions p
        WHERE r.id IN ('31000000-0000-4000-8000-000000000001', '31000000-0000-4000-8000-000000000002')
-         AND p.resource = 'agents' AND p.action = 'read';`);
+         AND p.resource = 'agents' AND p.action = 'read';
+      INSERT INTO organization_invitations (id, organization_id, email)
+      VALUES ('32000000-0000-4000-8000-000000000001', '${org.acme}', 'pending@example.com'),
+             ('32000000-0000-4000-8000-000000000002', '${org.tech}', 'pending@example.com');`);
     const one = async (sql: string) => String(Object.values((await harness!.asServiceCommitted(sql))[0])[0]);
     ids = {
       bobMembership: await one(`SELECT id FROM organization_members WHERE organization_id = '${org.acme}' AND user_id = '${user.bob}'`),
@@ -228,6 +246,7 @@ export function describeIsolationMatrix(open: () => Promise<MatrixHarness>): voi
       techCustomRole: '31000000-0000-4000-8000-000000000002',
       agentsRun: await one(`SELECT id FROM permissions WHERE resource = 'agents' AND action = 'run'`),
       acmeAudit: await one(`SELECT min(id) FROM audit_logs WHERE organization_id = '${org.acme}'`),
+      acmeInvitation: '32000000-0000-4000-8000-000000000001',
     };
   });
 
@@ -271,9 +290,10 @@ export function describeIsolationMatrix(open: () => Promise<MatrixHarness>): voi
       bob: {},
       charlie: {},
     };
-    const scope = (orgId: string, userIds: string[], self: string, auditReader: boolean) => ({
+    const scope = (orgId: string, userIds: string[], self: string, admin: boolean) => ({
       organizations: `t.id = '${orgId}'`,
       organization_members: `t.organization_id = '${orgId}'`,
+      organization_invitations: admin ? `t.organization_id = '${orgId}'` : 'false',
       users: `t.id IN (${userIds.map((id) => `'${id}'`).join(', ')})`,
       sessions: `t.user_id = '${self}'`,
       roles: `t.organization_id IS NULL OR t.organization_id = '${orgId}'`,
@@ -282,7 +302,7 @@ export function describeIsolationMatrix(open: () => Promise<MatrixHarness>): voi
       user_roles: `t.organization_id = '${orgId}'`,
       agent_tasks: `t.organization_id = '${orgId}'`,
       agent_results: `t.organization_id = '${orgId}'`,
-      audit_logs: auditReader ? `t.organization_id = '${orgId}'` : 'false',
+      audit_logs: admin ? `t.organization_id = '${orgId}'` : 'false',
     });
     visible.alice = scope(org.acme, [user.alice, user.bob], user.alice, true);
     visible.bob = scope(org.acme, [user.alice, user.bob], user.bob, false);
