@@ -14,6 +14,12 @@
 --   * permission-based updates work: allowed with the permission, silently filtered or refused without it
 --   * no user set, or a malformed one, sees nothing
 --   * the audit log records the acting user
+--   * roles cannot escalate: no super_admin, no custom role named like a system role, no custom role carrying a
+--     permission its maker lacks; granting what one holds works
+--   * invitations need consent: an admin cannot make anyone a member, nor tell whether a user id exists; an
+--     invitee sees nothing until they accept, and only they can accept
+--   * statuses are enforced: a disabled user and a suspended organization get nothing, user_has_permission
+--     included, whoever asks
 
 DO $$
 DECLARE
@@ -22,11 +28,17 @@ DECLARE
     alice   constant uuid := '20000000-0000-4000-8000-000000000001';
     bob     constant uuid := '20000000-0000-4000-8000-000000000002';
     charlie constant uuid := '20000000-0000-4000-8000-000000000003';
+    diana   constant uuid := '20000000-0000-4000-8000-000000000004';
+    super_admin constant uuid := '30000000-0000-4000-8000-000000000001';
+    agent_user  constant uuid := '30000000-0000-4000-8000-000000000004';
     acme_tasks   bigint;
     tech_tasks   bigint;
     seen         bigint;
     changed      bigint;
     refused      boolean;
+    custom_role  uuid;
+    state_a      text;
+    state_b      text;
 BEGIN
     BEGIN
         -- Expected figures, read as service_role (sees every row).
@@ -150,6 +162,141 @@ BEGIN
         PERFORM set_config('app.current_user_id', 'not-a-uuid', true);
         IF EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM agent_tasks) THEN
             RAISE EXCEPTION 'RLS test failed: rows are visible with a malformed user id';
+        END IF;
+
+        -- Roles cannot escalate. Alice (org_admin) may not grant super_admin, not even to herself ...
+        PERFORM set_app_user(alice);
+        refused := false;
+        BEGIN
+            INSERT INTO user_roles (organization_id, user_id, role_id) VALUES (acme, alice, super_admin);
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: Alice (org_admin) granted herself super_admin';
+        END IF;
+        -- ... nor name a custom role like a system role ...
+        refused := false;
+        BEGIN
+            INSERT INTO roles (organization_id, name) VALUES (acme, 'super_admin');
+        EXCEPTION WHEN unique_violation THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: Alice created a custom role named super_admin';
+        END IF;
+        -- ... nor give a custom role a permission she lacks (organizations:delete) ...
+        INSERT INTO roles (organization_id, name) VALUES (acme, 'rls_test_deleter') RETURNING id INTO custom_role;
+        refused := false;
+        BEGIN
+            INSERT INTO role_permissions (role_id, permission_id)
+            SELECT custom_role, p.id FROM permissions AS p WHERE p.resource = 'organizations' AND p.action = 'delete';
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: Alice gave a custom role organizations:delete, which she does not hold';
+        END IF;
+        DELETE FROM organizations WHERE id = acme;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Alice (no organizations:delete) deleted Acme Corp';
+        END IF;
+        -- ... but grants what she holds, in her name.
+        INSERT INTO user_roles (organization_id, user_id, role_id) VALUES (acme, bob, agent_user);
+        IF NOT EXISTS (SELECT 1 FROM user_roles WHERE user_id = bob AND role_id = agent_user AND granted_by = alice) THEN
+            RAISE EXCEPTION 'RLS test failed: Alice could not grant agent_user to Bob in her name';
+        END IF;
+
+        -- Invitations need consent. Alice cannot make Diana (Healthcare Co) a member, in any status, and an
+        -- unknown user id is refused exactly alike.
+        state_a := 'no error';
+        BEGIN
+            INSERT INTO organization_members (organization_id, user_id, status) VALUES (acme, diana, 'active');
+        EXCEPTION WHEN OTHERS THEN
+            state_a := SQLSTATE;
+        END;
+        state_b := 'no error';
+        BEGIN
+            INSERT INTO organization_members (organization_id, user_id, status)
+            VALUES (acme, '29999999-0000-4000-8000-000000000099', 'invited');
+        EXCEPTION WHEN OTHERS THEN
+            state_b := SQLSTATE;
+        END;
+        IF state_a <> '42501' OR state_b <> '42501' THEN
+            RAISE EXCEPTION 'RLS test failed: adding Diana gave %, an unknown user id gave % (both must be 42501)',
+                state_a, state_b;
+        END IF;
+        -- Inviting by e-mail answers the same whoever the address belongs to.
+        PERFORM invite_member(acme, 'diana@healthcare.com');
+        PERFORM invite_member(acme, 'nobody-at-all@example.com');
+        IF (SELECT count(*) FROM organization_invitations WHERE organization_id = acme AND invited_by = alice) <> 2
+           OR EXISTS (SELECT 1 FROM users WHERE id = diana) THEN
+            RAISE EXCEPTION 'RLS test failed: invitations by e-mail are not Alice''s, or Diana''s profile is visible';
+        END IF;
+        -- Bob may not accept Diana's invitation; Diana sees nothing of Acme until she does.
+        PERFORM set_app_user(bob);
+        refused := false;
+        BEGIN
+            PERFORM accept_invitation(tech);
+        EXCEPTION WHEN no_data_found THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: Bob accepted an invitation he never received';
+        END IF;
+        PERFORM set_app_user(diana);
+        IF EXISTS (SELECT 1 FROM organizations WHERE id = acme) OR EXISTS (SELECT 1 FROM agent_tasks WHERE organization_id = acme)
+           OR NOT EXISTS (SELECT 1 FROM my_invitations() WHERE organization_id = acme) THEN
+            RAISE EXCEPTION 'RLS test failed: invited Diana sees Acme data, or not her invitation';
+        END IF;
+        PERFORM accept_invitation(acme);
+        IF (SELECT count(*) FROM agent_tasks WHERE organization_id = acme) < acme_tasks THEN
+            RAISE EXCEPTION 'RLS test failed: Diana does not see Acme after accepting';
+        END IF;
+        PERFORM set_app_user(alice);
+        IF NOT EXISTS (SELECT 1 FROM users WHERE id = diana)
+           OR NOT EXISTS (SELECT 1 FROM organization_members WHERE user_id = diana AND invited_by = alice AND status = 'active') THEN
+            RAISE EXCEPTION 'RLS test failed: Diana''s accepted membership is not active, or not invited by Alice';
+        END IF;
+
+        -- Statuses are enforced. Bob disabled: nothing, no session, no permission, whoever asks.
+        SET LOCAL ROLE service_role;
+        UPDATE users SET status = 'disabled' WHERE id = bob;
+        IF user_has_permission(bob, acme, 'agents', 'read') THEN
+            RAISE EXCEPTION 'RLS test failed: user_has_permission is true for a disabled user';
+        END IF;
+        SET LOCAL ROLE app_user;
+        PERFORM set_app_user(bob);
+        IF EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM agent_tasks) THEN
+            RAISE EXCEPTION 'RLS test failed: disabled Bob still sees rows';
+        END IF;
+        refused := false;
+        BEGIN
+            INSERT INTO sessions (user_id, token_hash, expires_at)
+            VALUES (bob, decode(repeat('ef', 32), 'hex'), now() + interval '1 hour');
+        EXCEPTION WHEN insufficient_privilege THEN
+            refused := true;
+        END;
+        IF NOT refused THEN
+            RAISE EXCEPTION 'RLS test failed: disabled Bob opened a session';
+        END IF;
+        -- Tech Startup suspended: Charlie gets nothing but the reason.
+        SET LOCAL ROLE service_role;
+        PERFORM suspend_organization(tech);
+        IF user_has_permission(charlie, tech, 'agents', 'run') THEN
+            RAISE EXCEPTION 'RLS test failed: user_has_permission is true in a suspended organization';
+        END IF;
+        SET LOCAL ROLE app_user;
+        PERFORM set_app_user(charlie);
+        IF EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM agent_tasks)
+           OR NOT EXISTS (SELECT 1 FROM my_organizations() WHERE organization_id = tech AND organization_status = 'suspended') THEN
+            RAISE EXCEPTION 'RLS test failed: Charlie sees data of suspended Tech Startup, or not that it is suspended';
+        END IF;
+        UPDATE agent_tasks SET priority = 1 WHERE organization_id = tech;
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        IF changed <> 0 THEN
+            RAISE EXCEPTION 'RLS test failed: Charlie changed tasks of suspended Tech Startup';
         END IF;
 
         -- Everything passed: roll the sub-transaction back (role, settings and rows) with a sentinel.
