@@ -1,13 +1,15 @@
 /**
  * Cognito pre-token-generation trigger (V2 event): adds the user's organizations and per-organization roles to
- * the ID and access tokens, read through the RDS Data API in one round trip (tenancy.token_claims), so the
- * application can set the tenant context without another query.
+ * the ID and access tokens, read through the RDS Data API in one round trip (tenancy.sign_in_claims), so the
+ * application can set the tenant context without another query. The same call mirrors the user into `users`
+ * when their row is missing, so a failed post-confirmation is repaired at the next sign-in.
  *
  * Cognito allows the trigger 5 seconds. The Data API call is aborted well before that, and a failure never
  * blocks sign-in: the tokens then carry no organizations (fail closed) and say the claims are unavailable.
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
+import { displayName } from '../cognito-post-confirmation';
 import { dataApiTargetFromEnv, execute, type DataApiTarget } from '../shared/data-api';
 import { createLogger, type Logger } from '../shared/logger';
 import { sqlState } from '../shared/sql-state';
@@ -59,7 +61,7 @@ export function buildClaims(claims: TokenClaims, maxClaimBytes: number): Record<
   return render();
 }
 
-/** Parses what tenancy.token_claims returned (the Data API hands JSON columns back as strings). */
+/** Parses what tenancy.sign_in_claims returned (the Data API hands JSON columns back as strings). */
 export function parseTokenClaims(value: unknown): TokenClaims {
   const parsed = (typeof value === 'string' ? JSON.parse(value) : value) as Partial<TokenClaims> | null;
   if (!parsed || !Array.isArray(parsed.organizations)) throw new Error('token_claims returned an unexpected shape');
@@ -87,7 +89,8 @@ export function createPreTokenHandler(deps: PreTokenDependencies) {
   const maxClaimBytes = deps.maxClaimBytes ?? 4096;
   return async (event: PreTokenGenerationV2TriggerEvent): Promise<PreTokenGenerationV2TriggerEvent> => {
     const logger = deps.logger.child({ triggerSource: event.triggerSource, userPoolId: event.userPoolId });
-    const sub = event.request?.userAttributes?.sub;
+    const attributes = event.request?.userAttributes ?? {};
+    const sub = attributes.sub;
     if (!sub) {
       logger.warn('pre-token event without sub; no organization claims');
       return withClaims(event, buildClaims({ organizations: [], truncated: false }, maxClaimBytes));
@@ -97,8 +100,14 @@ export function createPreTokenHandler(deps: PreTokenDependencies) {
         deps.client,
         deps.target,
         {
-          sql: 'SELECT tenancy.token_claims(:sub, CAST(:limit AS integer)) AS claims',
-          parameters: { sub, limit: maxOrganizations },
+          sql: 'SELECT tenancy.sign_in_claims(:sub, :email, :emailVerified, :fullName, CAST(:limit AS integer)) AS claims',
+          parameters: {
+            sub,
+            email: attributes.email ?? null,
+            emailVerified: attributes.email_verified === 'true',
+            fullName: displayName(attributes),
+            limit: maxOrganizations,
+          },
         },
         { timeoutMs: deps.timeoutMs ?? 3000 },
       );

@@ -122,10 +122,24 @@ describe('pre-token generation (V2)', () => {
     expect(adapter.calls).toHaveLength(1);
   });
 
-  test('a user with no row yet gets empty claims, not an error', async () => {
+  test('a user with no row yet gets empty claims, not an error, and is mirrored: a failed post-confirmation heals', async () => {
     const event = fixture<PreTokenGenerationV2TriggerEvent>('pre-token-v2.json');
-    event.request.userAttributes.sub = 'never-mirrored';
+    event.request.userAttributes = { ...event.request.userAttributes, sub: 'never-mirrored', email: 'never@example.com', name: 'Nev Er' };
+    expect(await usersWithSub('never-mirrored')).toEqual([]);
     expect(claimsOf(await handler()(event))).toEqual({ org_ids: [], org_roles: {} });
+    const mirrored = { cognito_sub: 'never-mirrored', email: 'never@example.com', email_verified: true, full_name: 'Nev Er', status: 'active' };
+    expect(await usersWithSub('never-mirrored')).toEqual([mirrored]);
+    // The next sign-in changes nothing; a known user is never written.
+    await handler()(structuredClone(event));
+    expect(await usersWithSub('never-mirrored')).toEqual([mirrored]);
+    expect(adapter.calls).toHaveLength(2);
+  });
+
+  test('an address that belongs to another user is not taken over, and the sign-in goes on', async () => {
+    const event = fixture<PreTokenGenerationV2TriggerEvent>('pre-token-v2.json');
+    event.request.userAttributes = { ...event.request.userAttributes, sub: 'sub-imposter-2', email: 'alice@acme.com' };
+    expect(claimsOf(await handler()(event))).toEqual({ org_ids: [], org_roles: {} });
+    expect(await usersWithSub('sub-imposter-2')).toEqual([]);
   });
 
   test('expired grants and suspended memberships are left out', async () => {
