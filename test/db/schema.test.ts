@@ -193,6 +193,15 @@ describe('structure', () => {
     expect(global).toEqual([]);
   });
 
+  test('no function or procedure of the schema is executable by PUBLIC (extensions’ own excepted)', async () => {
+    const open = await rows<{ routine: string }>(`
+      SELECT p.oid::regprocedure::text AS routine FROM pg_proc p
+       WHERE p.pronamespace IN ('public'::regnamespace, 'tenancy'::regnamespace)
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+         AND has_function_privilege('public', p.oid, 'EXECUTE')`);
+    expect(open).toEqual([]);
+  });
+
   test('every SECURITY DEFINER function pins search_path and belongs to a NOLOGIN role', async () => {
     const definers = await rows<{ proname: string; config: string[] | null; owner: string; canlogin: boolean }>(`
       SELECT p.proname, p.proconfig AS config, r.rolname AS owner, r.rolcanlogin AS canlogin
