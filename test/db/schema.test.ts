@@ -187,7 +187,7 @@ describe('structure', () => {
     expect(global).toEqual([]);
   });
 
-  test('every SECURITY DEFINER function pins search_path and belongs to a NOLOGIN role', async () => {
+  test('every SECURITY DEFINER function pins search_path with pg_temp last and belongs to a NOLOGIN role', async () => {
     const definers = await rows<{ proname: string; config: string[] | null; owner: string; canlogin: boolean }>(`
       SELECT p.proname, p.proconfig AS config, r.rolname AS owner, r.rolcanlogin AS canlogin
         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
@@ -196,7 +196,7 @@ describe('structure', () => {
       ['audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'token_claims', 'visible_user_ids'],
     );
     for (const d of definers) {
-      expect(d.config).toContain('search_path=pg_catalog, public');
+      expect(d.config).toContain('search_path=pg_catalog, public, pg_temp');
       expect(['rls_resolver', 'audit_writer']).toContain(d.owner);
       expect(d.canlogin).toBe(false);
     }
