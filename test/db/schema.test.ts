@@ -192,12 +192,13 @@ describe('structure', () => {
       SELECT p.proname, p.proconfig AS config, r.rolname AS owner, r.rolcanlogin AS canlogin
         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
        WHERE p.prosecdef AND p.pronamespace IN ('public'::regnamespace, 'tenancy'::regnamespace)`);
-    expect(definers.map((d) => d.proname).sort()).toEqual(
-      ['audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'token_claims', 'visible_user_ids'],
-    );
+    expect(definers.map((d) => d.proname).sort()).toEqual([
+      'audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'token_claims', 'upsert_cognito_user',
+      'visible_user_ids',
+    ]);
     for (const d of definers) {
       expect(d.config).toContain('search_path=pg_catalog, public, pg_temp');
-      expect(['rls_resolver', 'audit_writer']).toContain(d.owner);
+      expect(['rls_resolver', 'audit_writer', 'cognito_mirror']).toContain(d.owner);
       expect(d.canlogin).toBe(false);
     }
   });
@@ -233,7 +234,7 @@ describe('structure', () => {
   test('users mirrors Cognito: unique sub, case-insensitive unique email', async () => {
     await db.exec('BEGIN; SET LOCAL ROLE cognito_sync');
     try {
-      await expect(db.exec(`INSERT INTO users (cognito_sub, email) VALUES ('new-sub', 'ALICE@ACME.COM')`)).rejects.toMatchObject({ code: '23505' });
+      await expect(db.exec(`SELECT tenancy.upsert_cognito_user('new-sub', 'ALICE@ACME.COM', true, NULL)`)).rejects.toMatchObject({ code: '23505' });
     } finally {
       await db.exec('ROLLBACK');
     }
