@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { applyFile, MIGRATIONS_DIR, openFreshDatabase, openSeededDatabase, SEEDS_DIR } from '../support/embedded';
+import { FUNCTIONS_EXECUTABLE_BY_PUBLIC, FUNCTIONS_WITHOUT_PG_TEMP_LAST, TENANT_INDEXES_NOT_LED_BY_ORGANIZATION } from '../support/schema-rules';
 
 const TABLES = [
   'organizations', 'organization_members', 'users', 'sessions', 'roles', 'permissions', 'role_permissions',
@@ -207,6 +208,19 @@ describe('structure', () => {
       expect(['rls_resolver', 'audit_writer', 'cognito_mirror']).toContain(d.owner);
       expect(d.canlogin).toBe(false);
     }
+  });
+
+  // The rules the real-server tier checks too (test/server/catalog.test.ts), over every function and index.
+  test('every trigger function, and every function whose body is parsed at run time, pins search_path with pg_temp last', async () => {
+    expect(await rows(FUNCTIONS_WITHOUT_PG_TEMP_LAST)).toEqual([]);
+  });
+
+  test('PUBLIC executes no function of the schema (extension members aside)', async () => {
+    expect(await rows(FUNCTIONS_EXECUTABLE_BY_PUBLIC)).toEqual([]);
+  });
+
+  test('every index of a tenant table leads with organization_id, but for the documented exceptions', async () => {
+    expect(await rows(TENANT_INDEXES_NOT_LED_BY_ORGANIZATION)).toEqual([]);
   });
 
   test('policy helpers are STABLE and set-returning, so PostgreSQL runs them once per statement', async () => {
