@@ -43,8 +43,8 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** Group roles of the schema (003) a login must not belong to unless it is its own group. */
-const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer'] as const;
+/** Group roles of the schema (003, 011) a login must not belong to unless it is its own group. */
+const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror'] as const;
 
 interface ExistingLogin {
   readonly rolsuper: boolean;
