@@ -215,7 +215,8 @@ test('a wrong password is not retried', async () => {
 });
 
 test('answers before the function times out when another deploy holds the lock', async () => {
-  const holder = new Client({ connectionString: Object.assign(new URL(serverUrl.toString()), { pathname: `/${database}` }).toString() });
+  // Another deploy: a session of the same master user.
+  const holder = new Client({ host: serverUrl.hostname, port: Number(serverUrl.port), database, user: master.username, password: master.password });
   await holder.connect();
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [DEFAULT_LOCK_KEY]);
   try {

@@ -11,7 +11,9 @@ import { connectTo, createServerDatabase, describeServer, withConnection, type S
 const ALL = projectMigrations();
 const LATEST = ALL.length;
 const OLDER = projectMigrations(LATEST - 1);
-const latestFile = ALL[LATEST - 1].displayPath!;
+/** The newest migration that runs in one transaction (a no-transaction file records progress by design). */
+const TRANSACTIONAL = ALL.map((file) => !/^-- migrate:no-transaction/.test(file.text)).lastIndexOf(true) + 1;
+const transactionalFile = ALL[TRANSACTIONAL - 1].displayPath!;
 
 const history = (db: ServerDatabase) =>
   withConnection(db.ownerUrl, async (owner) =>
@@ -101,37 +103,38 @@ describeServer('deploys meeting other sessions', () => {
     }
   });
 
-  test('an application transaction holding a lock the migration needs: the deploy fails on lock_timeout, naming the file, and changes nothing', async () => {
+  test('an application transaction holding a lock the newest transactional migration needs: the deploy fails on lock_timeout, naming the file, and changes nothing', async () => {
     const db = await fresh('empty');
     const deployer = createDeployer(db);
     let app: Client | undefined;
     try {
-      await deployer.deploy(OLDER, 'create');
+      await deployer.deploy(projectMigrations(TRANSACTIONAL - 1), 'create');
       const policiesBefore = await policies(db);
       const historyBefore = await history(db);
 
-      // A long request: its transaction has read every table the newest migration alters.
+      // A long request: its transaction has read every table and is writing one.
       app = await connectTo(db.loginUrl(deployer.app), 'long-request');
       await app.query('BEGIN');
       await app.query('SELECT set_app_user($1)', [SEED.user.alice]);
       for (const table of ['organizations', 'organization_members', 'users', 'sessions', 'roles', 'user_roles', 'agent_tasks', 'agent_results']) {
         await app.query(`SELECT count(*) FROM ${table}`);
       }
+      expect((await app.query('UPDATE agent_tasks SET priority = priority WHERE organization_id = $1', [SEED.org.acme])).rowCount).toBeGreaterThan(0);
 
       const started = Date.now();
-      const failure = await deployer.deploy(ALL, 'update', { reserveMs: 0 }).then(
+      const failure = await deployer.deploy(projectMigrations(TRANSACTIONAL), 'update', { reserveMs: 0 }).then(
         () => undefined,
         (error: Error) => error,
       );
-      expect(failure?.message).toMatch(new RegExp(`${latestFile.replace('.', '\\.')}:\\d+: ERROR 55P03: .*lock`));
+      expect(failure?.message).toMatch(new RegExp(`${transactionalFile.replace('.', '\\.')}:\\d+: ERROR 55P03: .*lock`));
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(await policies(db)).toEqual(policiesBefore);
       expect(await history(db)).toEqual(historyBefore);
 
       // Once the request ends, the same deploy goes through.
       await app.query('COMMIT');
-      const retry = await deployer.deploy(ALL, 'update');
-      expect(retry.Data).toMatchObject({ CurrentVersion: String(LATEST), Applied: String(LATEST).padStart(3, '0') });
+      const retry = await deployer.deploy(projectMigrations(TRANSACTIONAL), 'update');
+      expect(retry.Data).toMatchObject({ CurrentVersion: String(TRANSACTIONAL), Applied: String(TRANSACTIONAL).padStart(3, '0') });
     } finally {
       await app?.end();
       deployer.restore();
