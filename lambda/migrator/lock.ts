@@ -38,42 +38,18 @@ async function lockHolder(client: SqlClient, key: string): Promise<LockHolder | 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A call's outcome, kept for later instead of thrown now. */
-export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
-const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
-  promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-
 /**
  * Takes the lock, polling with backoff (50 ms growing to 1 s, with jitter)
  * until `deadline` (epoch ms). Throws `lock_timeout` naming the holder.
- *
- * On a pipelining client, `readAfterLock` is sent right behind the first
- * attempt, without waiting for its answer, so both take one network round
- * trip; as the server runs them in order, each in its own transaction, the
- * read sees everything committed before the lock was granted. Its outcome is
- * returned when that first attempt took the lock, and dropped otherwise.
- * (Other clients must not have two calls in flight; they read afterwards.)
  */
-export async function acquireLock<T = never>(
-  client: SqlClient,
-  key: string,
-  deadline: number,
-  logger: MigrationLogger,
-  readAfterLock?: () => Promise<T>,
-): Promise<Settled<T> | undefined> {
+export async function acquireLock(client: SqlClient, key: string, deadline: number, logger: MigrationLogger): Promise<void> {
   let delay = 50;
   let reported = false;
-  for (let attempt = 1; ; attempt++) {
-    const locking = client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
-    const read = attempt === 1 && readAfterLock && client.pipelined ? settle(readAfterLock()) : undefined;
-    const { rows } = await locking.finally(() => read);
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
     if (rows[0]?.locked) {
       if (reported) logger.info('lock acquired', { event: 'lock_acquired', lockKey: key });
-      return read && (await read);
+      return;
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
