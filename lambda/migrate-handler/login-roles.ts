@@ -5,10 +5,7 @@
  */
 import { SQL_NAME } from '../shared/names';
 import { scramSha256Verifier } from './scram';
-
-/** Group roles a login may join: the application and the Cognito mirror, nothing with more power. */
-export const LOGIN_GROUPS = ['app_user', 'cognito_sync'] as const;
-export type LoginGroup = (typeof LOGIN_GROUPS)[number];
+import { LOGIN_GROUPS, type LoginGroup } from './resource-properties';
 
 export interface LoginCredentials {
   readonly username: string;
