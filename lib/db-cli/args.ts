@@ -1,6 +1,6 @@
 /** Command-line parsing for `db`: no dependencies, errors that name the option. */
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../lambda/migrator/directives';
+import { parseDuration } from '../../lambda/migrator';
 import { SECRET_ARN, SQL_NAME } from '../../lambda/shared/names';
 
 export const COMMANDS = ['migrate', 'plan', 'status', 'verify', 'repair', 'serve'] as const;
