@@ -3,7 +3,7 @@
  * naming what is wrong, instead of hanging or half-running.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { SECRET_ARN, SQL_NAME } from '../shared/names';
+import { SECRET_ARN, SQL_NAME } from '../shared/input-formats';
 import { LOGIN_GROUPS, type LoginGroup, type MigrationLoginProperties, type MigrationResourceProperties } from './resource-properties';
 
 export interface LoginReference {

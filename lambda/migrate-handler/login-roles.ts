@@ -3,7 +3,7 @@
  * username, with the secret's password (sent as a SCRAM verifier), member of its NOLOGIN group role. The group
  * roles themselves come from the migrations. Passwords are never logged and never sent in clear.
  */
-import { SQL_NAME } from '../shared/names';
+import { SQL_NAME } from '../shared/input-formats';
 import { scramSha256Verifier } from './scram';
 import { LOGIN_GROUPS, type LoginGroup } from './resource-properties';
 
