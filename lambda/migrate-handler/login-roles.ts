@@ -6,6 +6,7 @@
 import { SQL_NAME } from '../shared/input-formats';
 import { scramSha256Verifier } from './scram';
 import { LOGIN_GROUPS, type LoginGroup } from './resource-properties';
+export { LOGIN_GROUPS, type LoginGroup };
 
 export interface LoginCredentials {
   readonly username: string;
