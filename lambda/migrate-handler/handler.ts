@@ -4,7 +4,7 @@
  *
  * Create and Update: read the master secret, wait for the writer, run the migrations (and seeds where allowed),
  * then create or update the login roles from their secrets. Delete: nothing (data is never touched). An Update
- * that is a CloudFormation rollback (older files, newer database) succeeds without changing anything. Failures
+ * that is a CloudFormation rollback (older files, newer database) applies nothing and only syncs the logins. Failures
  * throw — the Provider framework turns a throw into FAILED — with a reason under 4 KB naming file, line and
  * SQLSTATE; the runner's deadline stays below the function's remaining time, so the function always answers.
  */
@@ -105,18 +105,28 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
     }
   };
 
+  async function syncLogins(request: MigrationRequest, client: SqlClient, logger: Logger): Promise<void> {
+    for (const login of request.logins) {
+      const credentials = await readCredentials(deps.secrets, login.secretArn);
+      const outcome = await syncLoginRole(client, { username: credentials.username, password: credentials.password, group: login.memberOf });
+      logger.info(`login role ${outcome}`, { username: credentials.username, memberOf: login.memberOf });
+    }
+  }
+
   async function run(request: MigrationRequest, client: SqlClient, deadline: number, logger: Logger): Promise<MigrationResponse> {
     const started = now();
     const options = { migrations: deps.migrations, seeds: deps.seeds, allowSeeds: request.allowSeeds };
 
     // One history read answers what a deploy asks first. Is it a rollback? It re-runs the previous template's
-    // (older) files against a database that is already newer: that is expected, and nothing may change. Is there
+    // (older) files against a database that is already newer: that is expected, and nothing may be applied. Is there
     // nothing to do? Then the run ends here, as the runner's own no-op does: one statement, no lock.
     const inspection = await inspect(client, options);
     const newest = Math.max(0, ...inspection.migrations.filter((m) => m.state !== 'unknown').map((m) => m.version));
     const newer = inspection.migrations.filter((m) => m.state === 'unknown' && m.version > newest).map((m) => m.version);
     if (request.requestType === 'Update' && newer.length > 0) {
       logger.warn('the database is newer than these files (a rollback): nothing applied', { newerVersions: listVersions(newer) });
+      // The logins do not depend on the schema's version: the rolled-back template's secrets still apply.
+      await syncLogins(request, client, logger);
       return {
         PhysicalResourceId: request.physicalResourceId,
         Data: { CurrentVersion: String(inspection.currentVersion ?? ''), Applied: '', Rollback: 'true' },
@@ -132,11 +142,7 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
     }
 
     // Logins join their groups, which the migrations create.
-    for (const login of request.logins) {
-      const credentials = await readCredentials(deps.secrets, login.secretArn);
-      const outcome = await syncLoginRole(client, { username: credentials.username, password: credentials.password, group: login.memberOf });
-      logger.info(`login role ${outcome}`, { username: credentials.username, memberOf: login.memberOf });
-    }
+    await syncLogins(request, client, logger);
 
     const applied = result.applied.filter((step) => step.kind === 'migration').map((step) => step.version);
     const seeded = result.applied.filter((step) => step.kind === 'seed').map((step) => step.version);

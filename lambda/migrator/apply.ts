@@ -20,7 +20,12 @@ export interface ApplyContext {
   /** Default statement_timeout (ms, 0 = none) when the file has no directive. */
   readonly statementTimeoutMs: number;
   readonly runnerVersion: string;
+  /** Told when a file is run again after losing a deadlock. @default - nothing */
+  readonly onRetry?: (file: SqlFile, attempt: number, error: MigrationError) => void;
 }
+
+/** How often a transactional file that lost a deadlock is run again. */
+export const DEADLOCK_RETRIES = 3;
 
 /** Time kept back from the deadline for rolling back and releasing the lock. */
 const DEADLINE_MARGIN_MS = 250;
@@ -99,10 +104,27 @@ export function toMigrationError(err: unknown, file: SqlFile, statement: SqlStat
   });
 }
 
-/** Runs `step`; returns its duration in ms. Throws MigrationError on any failure. */
+/**
+ * Runs `step`; returns its duration in ms. Throws MigrationError on any failure.
+ *
+ * A migration that alters policies locks tables in its own order, while a request locks the table it queries
+ * and then those its policies read: the two can deadlock, and PostgreSQL aborts one of them. When the migration
+ * is the one aborted, its transaction has rolled back whole, so it runs again (a few times, within the deadline)
+ * instead of failing the deploy over a request that simply came at the wrong moment.
+ */
 export async function applyStep(ctx: ApplyContext, step: PlannedStep): Promise<number> {
   if (remainingMs(ctx.deadline) <= 0) throw deadlineError(step.file);
-  return step.file.directives.noTransaction ? applyWithoutTransaction(ctx, step) : applyInTransaction(ctx, step);
+  if (step.file.directives.noTransaction) return applyWithoutTransaction(ctx, step);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyInTransaction(ctx, step);
+    } catch (error) {
+      const lostDeadlock = error instanceof MigrationError && error.sqlState === '40P01';
+      if (!lostDeadlock || attempt > DEADLOCK_RETRIES || remainingMs(ctx.deadline) <= 0) throw error;
+      ctx.onRetry?.(step.file, attempt, error);
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }
 
 function timeouts(ctx: ApplyContext, file: SqlFile): { lock: number; statement: number } {

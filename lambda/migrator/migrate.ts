@@ -201,7 +201,20 @@ async function runPlan(
       ...(step.skipStatements ? { skipStatements: step.skipStatements } : {}),
     });
     const durationMs = await applyStep(
-      { client: session, deadline, lockTimeoutMs: options.lockTimeoutMs ?? 5000, statementTimeoutMs: options.statementTimeoutMs ?? 0, runnerVersion: RUNNER_VERSION },
+      {
+        client: session,
+        deadline,
+        lockTimeoutMs: options.lockTimeoutMs ?? 5000,
+        statementTimeoutMs: options.statementTimeoutMs ?? 0,
+        runnerVersion: RUNNER_VERSION,
+        onRetry: (retried, attempt, error) =>
+          logger.warn(`${retried.displayPath} lost a deadlock with another session and rolled back; running it again`, {
+            event: 'file_retry',
+            path: retried.displayPath,
+            attempt,
+            reason: error.reason,
+          }),
+      },
       step,
     );
     applied.push({ kind: file.kind, version: file.version, name: file.name, path: file.displayPath, action: step.action, durationMs });

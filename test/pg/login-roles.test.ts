@@ -1,87 +1,91 @@
 /**
- * Login roles from secrets, on a real PostgreSQL server: created with a SCRAM verifier (the password itself is
- * never sent), able to log in, member of exactly their group, updated on rotation.
+ * Login roles from secrets on PostgreSQL 18 (the embedded server), synced as a NOSUPERUSER CREATEROLE CREATEDB
+ * owner like the Aurora master: created with a SCRAM verifier (the password itself is never sent), able to log
+ * in, member of exactly their group, updated on rotation. test/server runs the same cases on PostgreSQL 15.
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { syncLoginRole, validateLogin } from '../../lambda/migrate-handler/login-roles';
 import { scramSha256Verifier } from '../../lambda/migrate-handler/scram';
+import { describeLoginSync } from '../support/login-sync-cases';
+import { serverUrl } from '../support/pg-database';
 
-const serverUrl = () => {
-  const url = process.env.PG_TEST_URL;
-  if (!url) throw new Error('PG_TEST_URL is not set: the jest global setup starts the server');
-  return url;
-};
+const run = randomBytes(3).toString('hex');
+const owner = { username: `aurora_master_${run}`, password: randomBytes(18).toString('hex') };
+const created: string[] = [];
+let admin: Client;
 
-const loginUrl = (username: string, password: string) => {
+const urlAs = (username: string, password: string) => {
   const url = new URL(serverUrl());
   url.username = username;
   url.password = encodeURIComponent(password);
   return url.toString();
 };
 
-let admin: Client;
-const statements: string[] = [];
-
 beforeAll(async () => {
   admin = new Client({ connectionString: serverUrl() });
   await admin.connect();
-  // The group roles come from the migrations; here only the group matters.
-  await admin.query(`DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_user') THEN CREATE ROLE app_user NOLOGIN; END IF;
-  END $$`);
+  await admin.query(`CREATE ROLE ${owner.username} LOGIN NOSUPERUSER CREATEROLE CREATEDB PASSWORD '${owner.password}'`);
+  // The group roles come from the migrations, which the owner runs; here only the groups matter. From PostgreSQL
+  // 16 a CREATEROLE role grants only roles it holds with ADMIN OPTION, which it has for the roles it created.
+  for (const group of ['app_user', 'service_role']) {
+    await admin.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${group}') THEN CREATE ROLE ${group} NOLOGIN; END IF; END $$`);
+    await admin.query(`GRANT ${group} TO ${owner.username} WITH ADMIN OPTION`);
+  }
 });
 afterAll(async () => {
+  for (const name of [...created, owner.username]) await admin.query(`DROP ROLE IF EXISTS ${name}`);
   await admin.end();
 });
 
-const recordingClient = () => ({
-  query: async <R>(text: string, params?: readonly unknown[]) => {
-    statements.push(text);
-    return (await admin.query(text, params ? [...params] : undefined)) as unknown as { rows: R[] };
+describeLoginSync(() => ({
+  ownerUrl: urlAs(owner.username, owner.password),
+  adminUrl: serverUrl(),
+  loginName: (kind) => {
+    const name = `${kind}_login_${run}_${created.length}`;
+    created.push(name);
+    return name;
   },
+}));
+
+test('PostgreSQL 16+: a login someone else created is refused with what to do', async () => {
+  const username = `other_login_${run}`;
+  created.push(username);
+  await admin.query(`CREATE ROLE ${username} LOGIN`);
+  const owned = new Client({ connectionString: urlAs(owner.username, owner.password) });
+  await owned.connect();
+  try {
+    await expect(syncLoginRole(owned, { username, password: randomBytes(24).toString('base64url'), group: 'app_user' })).rejects.toThrow(
+      /may not alter login "other_login_\w+", which someone else created: drop that login/,
+    );
+  } finally {
+    await owned.end();
+  }
 });
 
-const canLogIn = async (username: string, password: string) => {
-  const client = new Client({ connectionString: loginUrl(username, password) });
+test('PostgreSQL 16+: a powerful group another role granted cannot be revoked by the owner, so the deploy fails', async () => {
+  const username = `widened_login_${run}`;
+  created.push(username);
+  const owned = new Client({ connectionString: urlAs(owner.username, owner.password) });
+  await owned.connect();
   try {
-    await client.connect();
-    const { rows } = await client.query(`SELECT current_user AS me, pg_has_role('app_user', 'MEMBER') AS member`);
-    return rows[0] as { me: string; member: boolean };
-  } catch {
-    return false;
+    await syncLoginRole(owned, { username, password: randomBytes(24).toString('base64url'), group: 'app_user' });
+    await admin.query(`GRANT service_role TO ${username}`);
+    await expect(syncLoginRole(owned, { username, password: randomBytes(24).toString('base64url'), group: 'app_user' })).rejects.toThrow(
+      `login "${username}" is still a member of service_role, granted by another role: have an administrator run REVOKE service_role FROM ${username}`,
+    );
   } finally {
-    await client.end().catch(() => undefined);
+    await owned.end();
   }
-};
-
-test('creates a login in its group, then follows a password rotation', async () => {
-  const username = `app_login_${randomBytes(4).toString('hex')}`;
-  const first = randomBytes(24).toString('base64url');
-  const second = randomBytes(24).toString('base64url');
-
-  expect(await syncLoginRole(recordingClient(), { username, password: first, group: 'app_user' })).toBe('created');
-  expect(await canLogIn(username, first)).toEqual({ me: username, member: true });
-
-  expect(await syncLoginRole(recordingClient(), { username, password: second, group: 'app_user' })).toBe('updated');
-  expect(await canLogIn(username, first)).toBe(false);
-  expect(await canLogIn(username, second)).toEqual({ me: username, member: true });
-
-  const [role] = (await admin.query(
-    `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolpassword LIKE 'SCRAM-SHA-256$4096:%' AS scram
-       FROM pg_authid WHERE rolname = $1`, [username])).rows;
-  expect(role).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false, scram: true });
-
-  // The plaintext never travelled in a statement.
-  expect(statements.join('\n')).not.toContain(first);
-  expect(statements.join('\n')).not.toContain(second);
 });
 
 test('a verifier computed here authenticates exactly like one PostgreSQL computes', async () => {
   const username = `verifier_${randomBytes(4).toString('hex')}`;
+  created.push(username);
   const password = 'correct horse battery staple ✓';
   await admin.query(`CREATE ROLE ${username} LOGIN PASSWORD '${scramSha256Verifier(password)}'`);
-  const client = new Client({ connectionString: loginUrl(username, password) });
+  const client = new Client({ connectionString: urlAs(username, password) });
   await client.connect();
   await client.end();
 });

@@ -1,8 +1,9 @@
 /**
  * The migration custom resource's handler, invoked with real CloudFormation event shapes against a real
- * PostgreSQL server (fixture migrations). Secrets Manager is mocked at the API boundary and returns the test
- * database's credentials; every case asserts the database state, the response, and that no log line or error
- * carries a secret.
+ * PostgreSQL 18 server (fixture migrations), logged in as a NOSUPERUSER CREATEROLE CREATEDB master like Aurora's.
+ * Secrets Manager is mocked at the API boundary and returns the test database's credentials; every case asserts
+ * the database state, the response, and that no log line or error carries a secret. The server's superuser
+ * only sets up and inspects.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -31,26 +32,37 @@ let connectCalls: number;
 const secretsMock = mockClient(SecretsManagerClient);
 const suffix = randomBytes(3).toString('hex');
 
+/** The master user: what Aurora's is, no superuser. */
+const master = { username: `aurora_master_${suffix}`, password: randomBytes(18).toString('hex') };
+
 beforeAll(async () => {
   admin = new Client({ connectionString: serverUrl.toString() });
   await admin.connect();
+  await admin.query(`CREATE ROLE ${master.username} LOGIN NOSUPERUSER CREATEROLE CREATEDB PASSWORD '${master.password}'`);
+  // The fixtures' group roles may exist already (roles are cluster-wide): as on Aurora, the master holds them
+  // with ADMIN OPTION, which PostgreSQL 16+ requires of a CREATEROLE role to grant them.
+  for (const group of ['app_user', 'cognito_sync']) {
+    await admin.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${group}') THEN CREATE ROLE ${group} NOLOGIN; END IF; END $$`);
+    await admin.query(`GRANT ${group} TO ${master.username} WITH ADMIN OPTION`);
+  }
 });
 afterAll(async () => {
+  for (const role of [`app_login_${suffix}`, `cognito_sync_login_${suffix}`, master.username]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
   await admin.end();
 });
 
 beforeEach(async () => {
   database = `handler_${randomBytes(5).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query(`CREATE DATABASE ${database} OWNER ${master.username}`);
   logs = [];
   connectCalls = 0;
   const appPassword = randomBytes(20).toString('base64url');
   const syncPassword = randomBytes(20).toString('base64url');
-  secretValues = [decodeURIComponent(serverUrl.password), appPassword, syncPassword];
+  secretValues = [decodeURIComponent(serverUrl.password), appPassword, syncPassword, master.password];
   secretsMock.reset();
   secretsMock.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({
     SecretString: JSON.stringify({
-      engine: 'postgres', username: decodeURIComponent(serverUrl.username), password: decodeURIComponent(serverUrl.password),
+      engine: 'postgres', username: master.username, password: master.password,
       host: serverUrl.hostname, port: Number(serverUrl.port), dbname: 'saas',
     }),
   });
@@ -111,7 +123,7 @@ test('Create migrates an empty database and creates the logins in their groups',
   expect(await historyVersions()).toEqual([1, 2, 3]);
   const logins = await inDatabase(`SELECT r.rolname, r.rolcanlogin, g.rolname AS member_of FROM pg_roles r
       JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles g ON g.oid = m.roleid
-     WHERE r.rolname LIKE '%_${suffix}' ORDER BY r.rolname`);
+     WHERE r.rolname LIKE '%_${suffix}' AND r.rolname <> '${master.username}' ORDER BY r.rolname`);
   expect(logins).toEqual([
     { rolname: `app_login_${suffix}`, rolcanlogin: true, member_of: 'app_user' },
     { rolname: `cognito_sync_login_${suffix}`, rolcanlogin: true, member_of: 'cognito_sync' },
@@ -212,7 +224,7 @@ test('waits for a writer that is not accepting connections yet', async () => {
 
 test('a wrong password is not retried', async () => {
   secretsMock.on(GetSecretValueCommand, { SecretId: MASTER_ARN }).resolves({
-    SecretString: JSON.stringify({ username: decodeURIComponent(serverUrl.username), password: 'not-the-password-at-all', host: serverUrl.hostname, port: Number(serverUrl.port) }),
+    SecretString: JSON.stringify({ username: master.username, password: 'not-the-password-at-all', host: serverUrl.hostname, port: Number(serverUrl.port) }),
   });
   secretValues.push('not-the-password-at-all');
   await expect(handlerFor('v1')(event('create'), context())).rejects.toThrow(/password authentication failed/);

@@ -76,7 +76,39 @@ export interface DataApiAdapter {
   restore(): void;
 }
 
+/** What a statement returned, from either engine. */
+export interface StatementResult {
+  readonly rows: Record<string, unknown>[];
+  readonly fields: ReadonlyArray<{ name: string; dataTypeID: number }>;
+  readonly affectedRows: number;
+}
+
+/** Runs one statement, in a transaction of its own, as the login a secret ARN stands for (undefined: unknown secret). */
+export type StatementRunner = (secretArn: string, text: string, values: unknown[]) => Promise<StatementResult | undefined>;
+
+/** PGlite: the superuser session switches to the login's group role for the statement. */
+function pgliteRunner(db: EmbeddedDatabase, loginRoles: Record<string, string>): StatementRunner {
+  return async (secretArn, text, values) => {
+    const role = loginRoles[secretArn];
+    if (!role) return undefined;
+    await db.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+    try {
+      const result = await db.query<Record<string, unknown>>(text, values);
+      await db.exec('COMMIT');
+      return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows ?? 0 };
+    } catch (error) {
+      await db.exec('ROLLBACK');
+      throw error;
+    }
+  };
+}
+
 export function createDataApiAdapter(db: EmbeddedDatabase, options: DataApiAdapterOptions): DataApiAdapter {
+  return createDataApiAdapterFor(pgliteRunner(db, options.loginRoles), options);
+}
+
+/** The adapter over any statement runner (a real server's login connections, in the server tier). */
+export function createDataApiAdapterFor(runStatement: StatementRunner, options: Omit<DataApiAdapterOptions, 'loginRoles'>): DataApiAdapter {
   const client = new RDSDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const mock = options.allClients ? mockClient(RDSDataClient) : mockClient(client);
   const calls: ExecuteStatementCommandInput[] = [];
@@ -86,28 +118,24 @@ export function createDataApiAdapter(db: EmbeddedDatabase, options: DataApiAdapt
     calls.push(input);
     if (!available) throw new DatabaseUnavailableException({ message: 'The database is unavailable', $metadata: {} });
     if (input.resourceArn !== options.resourceArn) throw new DatabaseErrorException({ message: 'unknown cluster', $metadata: {} });
-    const role = input.secretArn ? options.loginRoles[input.secretArn] : undefined;
-    if (!role) throw new DatabaseErrorException({ message: 'secret not accepted', $metadata: {} });
-
     const { text, values } = toPositional(input.sql ?? '', input.parameters);
-    await db.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+    let result: StatementResult | undefined;
     try {
-      const result = await db.query<Record<string, unknown>>(text, values);
-      await db.exec('COMMIT');
-      const jsonColumns = new Set(result.fields.filter((f) => JSON_TYPE_IDS.has(f.dataTypeID)).map((f) => f.name));
-      const rows = result.rows.map((row) =>
-        Object.fromEntries(Object.entries(row).map(([key, value]) => [key, jsonColumns.has(key) && value !== null ? JSON.stringify(value) : value])),
-      );
-      return {
-        numberOfRecordsUpdated: result.affectedRows ?? 0,
-        formattedRecords: input.formatRecordsAs === 'JSON' ? JSON.stringify(rows) : undefined,
-        $metadata: {},
-      };
+      result = input.secretArn ? await runStatement(input.secretArn, text, values) : undefined;
     } catch (error) {
-      await db.exec('ROLLBACK');
       const { message, code } = error as { message: string; code?: string };
       throw new DatabaseErrorException({ message: `ERROR: ${message}; SQLState: ${code ?? 'XX000'}`, $metadata: {} });
     }
+    if (!result) throw new DatabaseErrorException({ message: 'secret not accepted', $metadata: {} });
+    const jsonColumns = new Set(result.fields.filter((f) => JSON_TYPE_IDS.has(f.dataTypeID)).map((f) => f.name));
+    const rows = result.rows.map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, value]) => [key, jsonColumns.has(key) && value !== null ? JSON.stringify(value) : value])),
+    );
+    return {
+      numberOfRecordsUpdated: result.affectedRows,
+      formattedRecords: input.formatRecordsAs === 'JSON' ? JSON.stringify(rows) : undefined,
+      $metadata: {},
+    };
   });
 
   return {
