@@ -85,41 +85,17 @@ async function lockHolder(client: SqlClient, key: string): Promise<(LockHolder &
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A call's outcome, kept for later instead of thrown now. */
-export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-
-const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
-  promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-
 /**
  * Takes the lock, polling with backoff (50 ms growing to 1 s, with jitter)
  * until `deadline` (epoch ms). Throws `lock_timeout` naming the holder.
- *
- * On a pipelining client, `readAfterLock` is sent right behind the first
- * attempt, without waiting for its answer, so both take one network round
- * trip; as the server runs them in order, each in its own transaction, the
- * read sees everything committed before the lock was granted. Its outcome is
- * returned when that first attempt took the lock, and dropped otherwise.
- * (Other clients must not have two calls in flight; they read afterwards.)
  */
-export async function acquireLock<T = never>(
-  client: SqlClient,
-  key: string,
-  deadline: number,
-  logger: MigrationLogger,
-  readAfterLock?: () => Promise<T>,
-): Promise<Settled<T> | undefined> {
+export async function acquireLock(client: SqlClient, key: string, deadline: number, logger: MigrationLogger): Promise<void> {
   let delay = 50;
   let reported = false;
   const [keyClass, keyObject] = keyParts(key);
-  for (let attempt = 1; ; attempt++) {
+  for (;;) {
     const ticket = randomInt(1, 2 ** 31 - 1);
-    const locking = client.query<{ ticket: boolean; main: boolean; locked: boolean }>(ATTEMPT, [RUNNER_TICKET_CLASS, ticket, key, keyClass, keyObject, RUNNER_TICKET_CLASS]);
-    const read = attempt === 1 && readAfterLock && client.pipelined ? settle(readAfterLock()) : undefined;
-    const { rows } = await locking.finally(() => read);
+    const { rows } = await client.query<{ ticket: boolean; main: boolean; locked: boolean }>(ATTEMPT, [RUNNER_TICKET_CLASS, ticket, key, keyClass, keyObject, RUNNER_TICKET_CLASS]);
     const taken = rows[0];
     if (taken?.locked) {
       if (reported) logger.info('lock acquired', { event: 'lock_acquired', lockKey: key });
@@ -134,7 +110,7 @@ export async function acquireLock<T = never>(
           holderApplication: holder?.application_name ?? undefined,
         });
       }
-      return read && (await read);
+      return;
     }
     // Another run holds the lock: let go of what this attempt took.
     if (taken?.ticket && taken.main) {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createMigrationHandler, type Connect } from '../../lambda/migrate-handler/handler';
-import { DEFAULT_LOCK_KEY, fromPgClient } from '../../lambda/migrator';
+import { countingClient, DEFAULT_LOCK_KEY, fromPgClient } from '../../lambda/migrator';
 import { createLogger } from '../../lambda/shared/logger';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -142,6 +142,23 @@ test('Update applies only what is new, and an Update with nothing new changes no
   const again = await handlerFor('v2')(event('update'), context());
   expect(again.Data).toMatchObject({ CurrentVersion: '4', Applied: '' });
   expect(await historyVersions()).toEqual([1, 2, 3, 4]);
+});
+
+test('an Update with nothing new sends one statement, the history read, before the logins are synced', async () => {
+  await handlerFor('v2')(event('create'), context());
+  // Without logins, everything the handler sends is the migration part.
+  const update = event('update');
+  update.ResourceProperties.Logins = [];
+  let counted: ReturnType<typeof countingClient> | undefined;
+  const counting: Connect = async (credentials, db) => {
+    const session = await connect(credentials, db);
+    counted = countingClient(session.client);
+    return { client: counted, close: session.close };
+  };
+  const response = await handlerFor('v2', { connect: counting })(update, context());
+  expect(response.Data).toMatchObject({ CurrentVersion: '4', Applied: '', SeedsApplied: '', Rollback: 'false' });
+  expect(counted!.statements).toBe(1);
+  expect(counted!.log[0]).toContain('FROM migration_history.runner');
 });
 
 test('a rollback Update (older files, newer database) succeeds and changes nothing', async () => {
