@@ -6,12 +6,9 @@
  *   applied from scratch (median of BENCH_FULL_RUNS, default 3, on fresh
  *   databases) and a no-op run (everything applied; median of
  *   BENCH_NOOP_RUNS, default 41, interleaved with dbmate's), as process
- *   wall time of `node dist/bin/db.js` beside dbmate on the same files and
- *   server — both the dbmate Go binary itself and the npm `dbmate` command
- *   (a Node.js launcher around it) — plus our statements and round trips,
- *   and `node -e 0`, the start-up floor of any Node.js command. Medians move
- *   with the machine's load; the paired difference (ours minus npm dbmate,
- *   run by run) moves much less;
+ *   wall time of `node dist/bin/db.js` beside the dbmate Go binary on the
+ *   same files and server, plus our statements and round trips, and
+ *   `node -e 0`, the start-up floor of any Node.js command;
  * - PGlite (in process, pgvector): the project's migrations and seeds, the
  *   200 generated migrations, and a no-op run with its round trips.
  *
@@ -29,7 +26,6 @@ import { median } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'db.js');
-const DBMATE_NPM = join(ROOT, 'node_modules', '.bin', 'dbmate');
 const GENERATED = 200;
 const NOOP_RUNS = Number(process.env.BENCH_NOOP_RUNS ?? 41);
 const FULL_RUNS = Number(process.env.BENCH_FULL_RUNS ?? 3);
@@ -116,7 +112,7 @@ async function serverBench(work: string) {
     }
 
     // Interleaved, so load from other work on the machine falls on every tool alike.
-    const noop = { ours: [] as number[], dbmateBinary: [] as number[], dbmateNpm: [] as number[], nodeStartup: [] as number[] };
+    const noop = { ours: [] as number[], dbmateBinary: [] as number[], nodeStartup: [] as number[] };
     let counts = { statements: 0, roundTrips: 0 };
     for (let i = 0; i < NOOP_RUNS; i++) {
       const run = timeProcess(process.execPath, oursArgs(ours));
@@ -124,10 +120,8 @@ async function serverBench(work: string) {
       const { statements, roundTrips } = JSON.parse(run.stdout) as { statements: number; roundTrips: number };
       counts = { statements, roundTrips };
       noop.dbmateBinary.push(timeProcess(binary, dbmateArgs(theirs, 'migrate')).ms);
-      noop.dbmateNpm.push(timeProcess(DBMATE_NPM, dbmateArgs(theirs, 'migrate')).ms);
       noop.nodeStartup.push(timeProcess(process.execPath, ['-e', '0']).ms);
     }
-    const differences = noop.ours.map((ms, i) => ms - noop.dbmateNpm[i]).sort((a, b) => a - b);
     const admin = new Client({ connectionString: server.url });
     await admin.connect();
     const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
@@ -143,15 +137,7 @@ async function serverBench(work: string) {
       noop: {
         ours: { ...summary(noop.ours), ...counts },
         dbmateBinary: summary(noop.dbmateBinary),
-        dbmateNpm: summary(noop.dbmateNpm),
         nodeStartup: summary(noop.nodeStartup),
-        oursMinusDbmateNpm: {
-          medianMs: round(median(differences)),
-          p25Ms: round(differences[Math.floor(differences.length / 4)]),
-          p75Ms: round(differences[Math.floor((differences.length * 3) / 4)]),
-          oursFasterInRuns: differences.filter((d) => d < 0).length,
-          runs: differences.length,
-        },
       },
     };
   } finally {
@@ -198,11 +184,6 @@ async function main() {
       machine: { cpus: cpus().length, node: process.version, loadAverage1m: round(loadavg()[0]) },
       server,
       pglite,
-      targets: {
-        noopAtOrBelowDbmateNpm: server.noop.ours.medianMs <= server.noop.dbmateNpm.medianMs,
-        noopAtOrBelowDbmateBinary: server.noop.ours.medianMs <= server.noop.dbmateBinary.medianMs,
-        noopRoundTripsAtMost4: server.noop.ours.roundTrips <= 4,
-      },
     };
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench', 'results', 'migrate.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -212,10 +193,8 @@ async function main() {
       `PostgreSQL ${server.postgres}, ${GENERATED} generated migrations from scratch (median of ${FULL_RUNS}): ours ${server.generated.ours.medianMs} ms, dbmate ${server.generated.dbmate.medianMs} ms`,
     );
     console.log(
-      `no-op run (median of ${s.ours.runs}): ours ${s.ours.medianMs} ms (${count(s.ours.statements, 'statement')} in ${count(s.ours.roundTrips, 'round trip')}); npm dbmate ${s.dbmateNpm.medianMs} ms; dbmate binary ${s.dbmateBinary.medianMs} ms; node -e 0 ${s.nodeStartup.medianMs} ms`,
+      `no-op run (median of ${s.ours.runs}): ours ${s.ours.medianMs} ms (${count(s.ours.statements, 'statement')} in ${count(s.ours.roundTrips, 'round trip')}); dbmate binary ${s.dbmateBinary.medianMs} ms; node -e 0 ${s.nodeStartup.medianMs} ms`,
     );
-    const d = s.oursMinusDbmateNpm;
-    console.log(`ours minus npm dbmate, run by run: median ${d.medianMs} ms (p25 ${d.p25Ms}, p75 ${d.p75Ms}); ours faster in ${d.oursFasterInRuns} of ${d.runs} runs`);
     console.log(`PGlite: project (${pglite.project.files} files) ${pglite.project.wallMs} ms; ${GENERATED} generated ${pglite.generated.wallMs} ms; no-op ${pglite.noop.wallMs} ms in ${count(pglite.noop.roundTrips, 'round trip')}`);
     console.log('written to bench/results/migrate.json');
   } finally {

@@ -3,7 +3,7 @@
 -- Sample data for development and tests (never applied where the environment forbids seeds): the spec's three
 -- organizations, four users, their memberships and role grants, a session per user, and a few agent tasks and
 -- results with embeddings per organization. Sample tenants only: the system roles, the permission catalogue and
--- what each system role grants are reference data, created by migrations/020_reference_data.sql (design
+-- what each system role grants are reference data, created by migrations/014_reference_data.sql (design
 -- decision 5), so a production database, which never gets seeds, has them too.
 --
 -- Fixed UUIDs, and every insert is an upsert: running the file twice changes nothing. Runs inside one

@@ -1,6 +1,7 @@
 /**
  * Cognito post-confirmation trigger: mirrors a newly confirmed user into `users` through the RDS Data API, as
- * a login in `cognito_sync` (which may insert and update users, nothing else).
+ * a login in `cognito_sync`, which may call tenancy.upsert_cognito_user() for the user the event names and has
+ * no privilege on the table itself (migrations/011).
  *
  * Idempotent: Cognito retries triggers, and the upsert keyed by the Cognito sub makes a retry a no-op. A
  * database failure fails the sign-up with a message fit for the user; the cause is logged by SQLSTATE only.
@@ -14,13 +15,9 @@ import { sqlState } from '../shared/sql-state';
 /** What the user sees when the mirror cannot be written; nothing about the database. */
 export const USER_FACING_FAILURE = 'We could not finish setting up your account. Please try again in a moment.';
 
-const UPSERT_USER = `
-  INSERT INTO users (cognito_sub, email, email_verified, full_name, status)
-  VALUES (:sub, :email, :emailVerified, :fullName, 'active')
-  ON CONFLICT (cognito_sub) DO UPDATE
-     SET email = EXCLUDED.email,
-         email_verified = EXCLUDED.email_verified,
-         full_name = EXCLUDED.full_name`;
+/** Inserts the user, or refreshes e-mail, verification and name of the user with that sub; never its status. */
+const UPSERT_USER =
+  'SELECT tenancy.upsert_cognito_user(CAST(:sub AS text), CAST(:email AS text), CAST(:emailVerified AS boolean), CAST(:fullName AS text))';
 
 export interface PostConfirmationDependencies {
   readonly client: RDSDataClient;

@@ -6,6 +6,10 @@
  *
  * Cognito allows the trigger 5 seconds. The Data API call is aborted well before that, and a failure never
  * blocks sign-in: the tokens then carry no organizations (fail closed) and say the claims are unavailable.
+ *
+ * The login (cognito_sync) may call tenancy.token_claims for a sub and nothing else on users (migrations/011):
+ * it learns subs only from events. A user with no row yet (confirmed before the mirror existed) gets empty
+ * claims; upserting that user here is left to issue 17 (item 6).
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';

@@ -3,8 +3,8 @@
  * naming what is wrong, instead of hanging or half-running.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { SECRET_ARN, SQL_NAME } from '../shared/names';
-import { LOGIN_GROUPS, type LoginGroup } from './login-roles';
+import { SECRET_ARN, SQL_NAME } from '../shared/input-formats';
+import { LOGIN_GROUPS, type LoginGroup, type MigrationLoginProperties, type MigrationResourceProperties } from './resource-properties';
 
 export interface LoginReference {
   readonly secretArn: string;
@@ -31,7 +31,11 @@ export class MalformedEventError extends Error {
   }
 }
 
-function field(properties: Record<string, unknown>, name: string): string {
+/** What arrives: the contract's keys, each of any type until checked. */
+type Received<T> = { readonly [K in keyof T]?: unknown };
+type ReceivedProperties = Received<MigrationResourceProperties>;
+
+function field(properties: ReceivedProperties, name: 'DatabaseName' | 'MasterSecretArn' | 'Hash'): string {
   const value = properties[name];
   if (typeof value !== 'string' || value === '') throw new MalformedEventError(`ResourceProperties.${name} is missing`);
   return value;
@@ -45,7 +49,7 @@ export function parseEvent(event: unknown): MigrationRequest {
   if (requestType !== 'Create' && requestType !== 'Update' && requestType !== 'Delete') {
     throw new MalformedEventError(`RequestType must be Create, Update or Delete, got ${JSON.stringify(requestType)}`);
   }
-  const properties = e.ResourceProperties as Record<string, unknown> | undefined;
+  const properties = e.ResourceProperties as ReceivedProperties | undefined;
   if (!properties || typeof properties !== 'object') throw new MalformedEventError('ResourceProperties is missing');
 
   const databaseName = field(properties, 'DatabaseName');
@@ -59,7 +63,7 @@ export function parseEvent(event: unknown): MigrationRequest {
   const rawLogins = properties.Logins ?? [];
   if (!Array.isArray(rawLogins)) throw new MalformedEventError('Logins must be a list');
   const logins = rawLogins.map((login: unknown, i: number) => {
-    const { SecretArn, MemberOf } = (login ?? {}) as { SecretArn?: unknown; MemberOf?: unknown };
+    const { SecretArn, MemberOf } = (login ?? {}) as Received<MigrationLoginProperties>;
     if (typeof SecretArn !== 'string' || !SECRET_ARN.test(SecretArn)) throw new MalformedEventError(`Logins[${i}].SecretArn is not a Secrets Manager ARN`);
     if (typeof MemberOf !== 'string' || !(LOGIN_GROUPS as readonly string[]).includes(MemberOf)) {
       throw new MalformedEventError(`Logins[${i}].MemberOf must be one of ${LOGIN_GROUPS.join(', ')}`);

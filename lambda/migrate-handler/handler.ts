@@ -9,7 +9,7 @@
  * SQLSTATE; the runner's deadline stays below the function's remaining time, so the function always answers.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { clampReason, inspect, migrate, MigrationError, type SqlClient, type SqlFileSource } from '../migrator';
+import { clampReason, inspect, migrate, MigrationError, type MigrateResult, type SqlClient, type SqlFileSource } from '../migrator';
 import type { Logger } from '../shared/logger';
 import { connectWithBackoff } from './connect';
 import { parseEvent, type MigrationRequest } from './event';
@@ -114,10 +114,12 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
   }
 
   async function run(request: MigrationRequest, client: SqlClient, deadline: number, logger: Logger): Promise<MigrationResponse> {
+    const started = now();
     const options = { migrations: deps.migrations, seeds: deps.seeds, allowSeeds: request.allowSeeds };
 
-    // A rollback re-runs the previous template's (older) files against a database that is already newer: that
-    // is expected, and nothing may change.
+    // One history read answers what a deploy asks first. Is it a rollback? It re-runs the previous template's
+    // (older) files against a database that is already newer: that is expected, and nothing may be applied. Is there
+    // nothing to do? Then the run ends here, as the runner's own no-op does: one statement, no lock.
     const inspection = await inspect(client, options);
     const newest = Math.max(0, ...inspection.migrations.filter((m) => m.state !== 'unknown').map((m) => m.version));
     const newer = inspection.migrations.filter((m) => m.state === 'unknown' && m.version > newest).map((m) => m.version);
@@ -131,18 +133,20 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
       };
     }
 
-    const result = await migrate(client, {
-      ...options,
-      deadline,
-      logger: { info: logger.info, warn: logger.warn, error: logger.error },
-    });
+    let result: Pick<MigrateResult, 'applied' | 'currentVersion'> = { applied: [], currentVersion: inspection.currentVersion };
+    if (inspection.error || inspection.steps.length > 0) {
+      // The runner plans again, under its lock, and reports any error itself.
+      result = await migrate(client, { ...options, deadline, logger: { info: logger.info, warn: logger.warn, error: logger.error } });
+    } else {
+      for (const warning of inspection.warnings) logger.warn(warning);
+    }
 
     // Logins join their groups, which the migrations create.
     await syncLogins(request, client, logger);
 
     const applied = result.applied.filter((step) => step.kind === 'migration').map((step) => step.version);
     const seeded = result.applied.filter((step) => step.kind === 'seed').map((step) => step.version);
-    logger.info('migrations complete', { currentVersion: result.currentVersion, applied: listVersions(applied), seeds: listVersions(seeded), durationMs: result.durationMs });
+    logger.info('migrations complete', { currentVersion: result.currentVersion, applied: listVersions(applied), seeds: listVersions(seeded), durationMs: now() - started });
     return {
       PhysicalResourceId: request.physicalResourceId,
       Data: {

@@ -3,12 +3,10 @@
  * username, with the secret's password (sent as a SCRAM verifier), member of its NOLOGIN group role. The group
  * roles themselves come from the migrations. Passwords are never logged and never sent in clear.
  */
-import { SQL_NAME } from '../shared/names';
+import { SQL_NAME } from '../shared/input-formats';
 import { scramSha256Verifier } from './scram';
-
-/** Group roles a login may join: the application and the Cognito mirror, nothing with more power. */
-export const LOGIN_GROUPS = ['app_user', 'cognito_sync'] as const;
-export type LoginGroup = (typeof LOGIN_GROUPS)[number];
+import { LOGIN_GROUPS, type LoginGroup } from './resource-properties';
+export { LOGIN_GROUPS, type LoginGroup };
 
 export interface LoginCredentials {
   readonly username: string;
@@ -43,8 +41,8 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** Group roles of the schema (003) a login must not belong to unless it is its own group. */
-const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer'] as const;
+/** Group roles of the schema (003, 011) a login must not belong to unless it is its own group. */
+const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror'] as const;
 
 interface ExistingLogin {
   readonly rolsuper: boolean;

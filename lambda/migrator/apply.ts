@@ -134,6 +134,16 @@ function timeouts(ctx: ApplyContext, file: SqlFile): { lock: number; statement: 
   };
 }
 
+/**
+ * The statement_timeout `statement` must run under: `current`, or less when the deadline is nearer than that
+ * (the caller then sets the new value). Throws at the deadline.
+ */
+function statementTimeoutBefore(ctx: ApplyContext, file: SqlFile, statement: SqlStatement, current: number): number {
+  const remaining = remainingMs(ctx.deadline);
+  if (remaining <= 0) throw deadlineError(file, statement);
+  return remaining < current ? Math.max(1, Math.floor(remaining)) : current;
+}
+
 async function applyInTransaction(ctx: ApplyContext, step: PlannedStep): Promise<number> {
   const { client } = ctx;
   const { file } = step;
@@ -146,11 +156,10 @@ async function applyInTransaction(ctx: ApplyContext, step: PlannedStep): Promise
   try {
     for (const statement of file.statements) {
       current = statement;
-      const remaining = remainingMs(ctx.deadline);
-      if (remaining <= 0) throw deadlineError(file, statement);
-      if (remaining < statementTimeout) {
-        statementTimeout = Math.max(1, Math.floor(remaining));
-        prefix += `SET LOCAL statement_timeout = '${statementTimeout}ms';\n`;
+      const timeout = statementTimeoutBefore(ctx, file, statement, statementTimeout);
+      if (timeout !== statementTimeout) {
+        statementTimeout = timeout;
+        prefix += `SET LOCAL statement_timeout = '${timeout}ms';\n`;
       }
       await client.execute(prefix + statement.text);
       prefix = '';
@@ -184,11 +193,10 @@ async function applyWithoutTransaction(ctx: ApplyContext, step: PlannedStep): Pr
     for (let i = step.skipStatements; i < total; i++) {
       const statement = file.statements[i];
       current = statement;
-      const remaining = remainingMs(ctx.deadline);
-      if (remaining <= 0) throw deadlineError(file, statement);
-      if (remaining < statementTimeout) {
-        statementTimeout = Math.max(1, Math.floor(remaining));
-        await client.execute(`SET statement_timeout = '${statementTimeout}ms'`);
+      const timeout = statementTimeoutBefore(ctx, file, statement, statementTimeout);
+      if (timeout !== statementTimeout) {
+        statementTimeout = timeout;
+        await client.execute(`SET statement_timeout = '${timeout}ms'`);
       }
       await client.execute(statement.text);
       current = undefined;

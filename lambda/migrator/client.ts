@@ -18,19 +18,11 @@ export interface SqlClient {
    * CONCURRENTLY) must be sent alone.
    */
   execute(text: string): Promise<void>;
-  /**
-   * True when calls may be sent before earlier ones are answered (a `pg`
-   * client in pipeline mode): the runner then puts two statements in one
-   * round trip. Other clients get one call at a time.
-   */
-  readonly pipelined?: boolean;
 }
 
 /** The part of `pg.Client` the adapter uses. */
 export interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] } | Array<{ rows: unknown[] }>>;
-  /** Set by `new pg.Client({ pipeline: true })`. */
-  readonly pipeline?: boolean;
 }
 
 /** The part of a PGlite instance the adapter uses. */
@@ -42,7 +34,6 @@ export interface PgliteLike {
 /** Adapts a connected `pg.Client` (not a Pool: the lock lives on one session). */
 export function fromPgClient(client: PgClientLike): SqlClient {
   return {
-    pipelined: client.pipeline === true,
     async query<R>(text: string, params?: readonly unknown[]) {
       const result = await client.query(text, params && params.length > 0 ? [...params] : undefined);
       return (Array.isArray(result) ? result[result.length - 1] : result) as { rows: R[] };
@@ -65,39 +56,23 @@ export function fromPglite(db: PgliteLike): SqlClient {
   };
 }
 
-/** Adapts either kind, telling them apart by PGlite's `exec`. */
-export function toSqlClient(client: PgClientLike | PgliteLike | SqlClient): SqlClient {
-  if ('execute' in client && typeof client.execute === 'function') return client as SqlClient;
-  if ('exec' in client && typeof client.exec === 'function') return fromPglite(client as PgliteLike);
-  return fromPgClient(client as PgClientLike);
-}
-
 /**
  * A client that counts what goes through it (for benchmarks and tests): the
- * statements, and the network round trips they took. On a pipelining client
- * a call sent while another is still unanswered shares its round trip.
+ * calls, each one statement of the runner's and one network round trip (the
+ * runner waits for each answer before it sends the next).
  */
 export function countingClient(inner: SqlClient): SqlClient & { readonly roundTrips: number; readonly statements: number; readonly log: string[] } {
   const log: string[] = [];
-  let roundTrips = 0;
-  let unanswered = 0;
-  const counted = <T>(text: string, call: () => Promise<T>): Promise<T> => {
-    log.push(text);
-    if (unanswered === 0 || !inner.pipelined) roundTrips++;
-    unanswered++;
-    return call().finally(() => unanswered--);
-  };
   return {
     get roundTrips() {
-      return roundTrips;
+      return log.length;
     },
     get statements() {
       return log.length;
     },
-    pipelined: inner.pipelined,
     log,
-    query: (text, params) => counted(text, () => inner.query(text, params)),
-    execute: (text) => counted(text, () => inner.execute(text)),
+    query: (text, params) => (log.push(text), inner.query(text, params)),
+    execute: (text) => (log.push(text), inner.execute(text)),
   };
 }
 
@@ -118,7 +93,6 @@ export function withDeadline(inner: SqlClient, deadline: number, timeoutError: (
     return Promise.race([call(), expired]).finally(() => clearTimeout(timer));
   };
   return {
-    pipelined: inner.pipelined,
     query: (text, params) => bounded(() => inner.query(text, params)),
     execute: (text) => bounded(() => inner.execute(text)),
   };

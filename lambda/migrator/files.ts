@@ -1,6 +1,7 @@
 /**
  * Migration and seed files: naming, parsing, checksums and ordering. Pure
- * functions, except `readSqlDirectory`, the one place that reads the disk.
+ * functions, except `listSqlDirectory` and `readSqlDirectory`, the places
+ * that read the disk.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -89,14 +90,8 @@ interface FileProblem {
   readonly message: string;
 }
 
-interface Body {
-  readonly statements: readonly SqlStatement[];
-  readonly directives: Directives;
-  readonly problems: readonly FileProblem[];
-}
-
 /** Splits a file's text into statements and reads its directives, collecting every problem. */
-function parseBody(text: string, displayPath: string): Body {
+function parseBody(text: string, displayPath: string): Pick<SqlFile, 'statements' | 'directives'> & { problems: FileProblem[] } {
   const at = (offset: number) => lineAndColumn(text, offset);
   const split = splitSqlStatements(text);
   const { directives, problems: directiveProblems } = parseDirectives(split.lineComments, split.statements.at(-1)?.offset ?? -1);
@@ -120,9 +115,6 @@ function parseBody(text: string, displayPath: string): Body {
   return { statements: split.statements, directives, problems };
 }
 
-/** The memoized body parse of each lazily parsed file. */
-const bodies = new WeakMap<SqlFile, () => Body>();
-
 function invalidFiles(kind: string, problems: readonly FileProblem[]): MigrationError {
   const lines = problems.map((p) => `${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.message}`);
   const first = problems[0];
@@ -136,7 +128,7 @@ function invalidFiles(kind: string, problems: readonly FileProblem[]): Migration
 }
 
 /** Parses one source into a `SqlFile`, collecting problems instead of stopping at the first. */
-function parseOne(source: SqlSource, kind: FileKind, lazy: boolean, problems: FileProblem[]): SqlFile | undefined {
+function parseOne(source: SqlSource, kind: FileKind, problems: FileProblem[]): SqlFile | undefined {
   const displayPath = source.displayPath ?? source.fileName;
   const parsedName = parseFileName(source.fileName);
   if (!parsedName) {
@@ -144,7 +136,12 @@ function parseOne(source: SqlSource, kind: FileKind, lazy: boolean, problems: Fi
     return undefined;
   }
   const text = normalizeSql(source.text);
-  const head = {
+  const body = parseBody(text, displayPath);
+  if (body.problems.length > 0) {
+    problems.push(...body.problems);
+    return undefined;
+  }
+  return {
     kind,
     version: parsedName.version,
     name: parsedName.name,
@@ -152,43 +149,9 @@ function parseOne(source: SqlSource, kind: FileKind, lazy: boolean, problems: Fi
     displayPath,
     text,
     checksum: createHash('sha256').update(text, 'utf8').digest('hex'),
+    statements: body.statements,
+    directives: body.directives,
   };
-  if (!lazy) {
-    const body = parseBody(text, displayPath);
-    if (body.problems.length > 0) {
-      problems.push(...body.problems);
-      return undefined;
-    }
-    return { ...head, statements: body.statements, directives: body.directives };
-  }
-  let parsed: Body | undefined;
-  const body = () => (parsed ??= parseBody(text, displayPath));
-  const valid = () => {
-    const b = body();
-    if (b.problems.length > 0) throw invalidFiles(kind, b.problems);
-    return b;
-  };
-  const file: SqlFile = {
-    ...head,
-    get statements() {
-      return valid().statements;
-    },
-    get directives() {
-      return valid().directives;
-    },
-  };
-  bodies.set(file, body);
-  return file;
-}
-
-export interface ParseOptions {
-  /**
-   * Check names, versions and checksums now, but split statements and read
-   * directives only when first used; `validateSqlFiles` checks a chosen set.
-   * A run that finds everything applied then never splits a statement.
-   * @default false
-   */
-  readonly lazy?: boolean;
 }
 
 /**
@@ -197,11 +160,11 @@ export interface ParseOptions {
  * quotes, unknown directives and transaction-control statements are all
  * reported together in one `MigrationError` (code `invalid_file`).
  */
-export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind, options: ParseOptions = {}): SqlFile[] {
+export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind): SqlFile[] {
   const problems: FileProblem[] = [];
   const files: SqlFile[] = [];
   for (const source of sources) {
-    const file = parseOne(source, kind, options.lazy ?? false, problems);
+    const file = parseOne(source, kind, problems);
     if (file) files.push(file);
   }
   files.sort((a, b) => a.version - b.version || a.fileName.localeCompare(b.fileName));
@@ -214,12 +177,6 @@ export function parseSqlFiles(sources: readonly SqlSource[], kind: FileKind, opt
   return files;
 }
 
-/** Checks the statements and directives of lazily parsed files, reporting every problem at once. */
-export function validateSqlFiles(files: readonly SqlFile[]): void {
-  const problems = files.flatMap((file) => bodies.get(file)?.().problems ?? []);
-  if (problems.length > 0) throw invalidFiles(new Set(files.map((f) => f.kind)).size === 1 ? files[0].kind : 'migration and seed', problems);
-}
-
 /** The `.sql` files of a directory, in name order, without their text. */
 export function listSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean }): Array<{ fileName: string; displayPath: string; path: string }> {
   let entries;
@@ -230,49 +187,18 @@ export function listSqlDirectory(dir: string, options: { displayPrefix?: string;
     throw new MigrationError(`cannot read directory ${dir}: ${(err as Error).message}`, { code: 'usage', cause: err });
   }
   const prefix = (options.displayPrefix ?? dir).replace(/\/+$/, '');
-  // The directory normalized once (path.join per file redoes it every time: ~1 ms for a few hundred files).
-  const base = join(dir, '_').slice(0, -1);
   return entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && e.name.toLowerCase().endsWith('.sql'))
     .map((e) => e.name)
     .sort()
-    .map((fileName) => ({ fileName, displayPath: prefix ? `${prefix}/${fileName}` : fileName, path: base + fileName }));
+    .map((fileName) => ({ fileName, displayPath: prefix ? `${prefix}/${fileName}` : fileName, path: join(dir, fileName) }));
 }
 
 /**
  * Reads the `.sql` files of a directory (not recursive; other files and
  * dot-files are ignored, so a README can sit beside the migrations).
  * A missing directory reads as empty only when `optional` is set.
- * Synchronous on purpose: a few hundred small files read faster this way
- * than through the thread pool, and nothing else runs meanwhile.
  */
 export function readSqlDirectory(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): SqlSource[] {
   return listSqlDirectory(dir, options).map(({ fileName, displayPath, path }) => ({ fileName, displayPath, text: readFileSync(path, 'utf8') }));
-}
-
-/** How long `readSqlDirectoryYielding` reads before letting the event loop run. */
-const READ_SLICE_MS = 1;
-
-/**
- * `readSqlDirectory` for when something else is in flight, such as a
- * connection being opened: the same synchronous reads (still the fastest),
- * but every millisecond or so it yields to the event loop, so the other work
- * advances instead of waiting for the last file.
- */
-export async function readSqlDirectoryYielding(dir: string, options: { displayPrefix?: string; optional?: boolean } = {}): Promise<SqlSource[]> {
-  // process.hrtime, not performance.now(): the global `performance` loads perf_hooks, a cost at every CLI start.
-  const elapsedMs = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e6;
-  const sources: SqlSource[] = [];
-  const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-  // Whatever was started just before (a connection being opened) is served first.
-  await yieldToEventLoop();
-  let sliceStart = process.hrtime.bigint();
-  for (const { fileName, displayPath, path } of listSqlDirectory(dir, options)) {
-    sources.push({ fileName, displayPath, text: readFileSync(path, 'utf8') });
-    if (elapsedMs(sliceStart) >= READ_SLICE_MS) {
-      await yieldToEventLoop();
-      sliceStart = process.hrtime.bigint();
-    }
-  }
-  return sources;
 }

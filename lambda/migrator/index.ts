@@ -2,7 +2,7 @@
  * The migration runner shared by the deploy-time Lambda and the `db` CLI.
  * No AWS SDK here: the caller connects, the runner drives the session.
  */
-export { countingClient, fromPgClient, fromPglite, toSqlClient, type PgClientLike, type PgliteLike, type SqlClient } from './client';
+export { countingClient, fromPgClient, fromPglite, type PgClientLike, type PgliteLike, type SqlClient } from './client';
 export { parseDirectives, parseDuration, type Directives } from './directives';
 export { clampReason, MAX_REASON_LENGTH, MigrationError, type MigrationErrorCode, type MigrationErrorDetails } from './errors';
 export {
@@ -11,9 +11,7 @@ export {
   parseFileName,
   parseSqlFiles,
   readSqlDirectory,
-  validateSqlFiles,
   type FileKind,
-  type ParseOptions,
   type SqlFile,
   type SqlSource,
 } from './files';
@@ -22,8 +20,6 @@ export { DEFAULT_LOCK_KEY } from './lock';
 export { silentLogger, type MigrationLogger } from './logger';
 export {
   inspect,
-  inspectHistory,
-  loadRunFiles,
   migrate,
   repair,
   type AppliedStep,
@@ -32,7 +28,6 @@ export {
   type MigrateResult,
   type RepairOptions,
   type RepairResult,
-  type RunFiles,
   type RunnerOptions,
   type SqlFileSource,
 } from './migrate';

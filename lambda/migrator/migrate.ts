@@ -3,16 +3,15 @@
  * lock), `inspect` (read-only: what `plan`, `status` and `verify` show) and
  * `repair` (re-record the checksums of named files).
  *
- * A run that has nothing to do sends three statements: try the lock, read
- * the history, release the lock: three round trips, or two over a
- * pipelining client (the CLI's), which sends the first two together.
+ * A run that has nothing to do sends one statement, the history read, and
+ * takes no lock; a run with work reads the history again under the lock.
  */
 import { applyStep, repairSql } from './apply';
 import { withDeadline, type SqlClient } from './client';
 import { MigrationError } from './errors';
-import { listSqlDirectory, parseFileName, parseSqlFiles, readSqlDirectoryYielding, validateSqlFiles, type FileKind, type SqlFile, type SqlSource } from './files';
-import { createHistory, readHistory, type History } from './history';
-import { acquireLock, DEFAULT_LOCK_KEY, releaseLock, type Settled } from './lock';
+import { listSqlDirectory, parseFileName, parseSqlFiles, readSqlDirectory, type FileKind, type SqlFile, type SqlSource } from './files';
+import { createHistory, readHistory } from './history';
+import { acquireLock, DEFAULT_LOCK_KEY, releaseLock } from './lock';
 import { silentLogger, type MigrationLogger } from './logger';
 import { planRun, type Plan, type PlanOptions } from './plan';
 import { RUNNER_VERSION } from './version';
@@ -36,14 +35,6 @@ export interface RunnerOptions extends PlanOptions {
   readonly allowSeeds?: boolean;
   /** Receives progress and warnings. @default - nothing is logged */
   readonly logger?: MigrationLogger;
-  /**
-   * What `loadRunFiles` returns for these same options, started early: the
-   * CLI reads and hashes the files while its connection is being opened
-   * (`migrate` wants them lazily parsed, `inspect` fully). Rejections surface
-   * when the run awaits it.
-   * @default - the run loads the files itself
-   */
-  readonly preloadedFiles?: Promise<RunFiles>;
 }
 
 /** The files of a run, as `loadRunFiles` reads them. */
@@ -113,45 +104,26 @@ function unresponsive(): MigrationError {
   });
 }
 
-/**
- * Runs `body` under the lock on a session bounded by the deadline, releasing
- * the lock on every path. `body` reads the history through `history()`,
- * which answers from the round trip that took the lock when the first
- * attempt succeeded.
- */
-async function underLock<T>(
-  client: SqlClient,
-  deadline: number,
-  lockKey: string,
-  logger: MigrationLogger,
-  body: (session: SqlClient, history: () => Promise<History | undefined>) => Promise<T>,
-): Promise<T> {
+/** Runs `body` under the lock on a session bounded by the deadline, releasing the lock on every path. */
+async function underLock<T>(client: SqlClient, deadline: number, lockKey: string, logger: MigrationLogger, body: (session: SqlClient) => Promise<T>): Promise<T> {
   const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
-  const readAlong: Settled<History | undefined> | undefined = await acquireLock(session, lockKey, deadline, logger, () => readHistory(session));
-  const history = async () => {
-    if (!readAlong) return readHistory(session);
-    if (!readAlong.ok) throw readAlong.error;
-    return readAlong.value;
-  };
+  await acquireLock(session, lockKey, deadline, logger);
   try {
-    return await body(session, history);
+    return await body(session);
   } finally {
     await releaseLock(withDeadline(client, Date.now() + RELEASE_TIMEOUT_MS, unresponsive), lockKey, logger);
   }
 }
 
-async function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean, lazy = false): Promise<SqlFile[]> {
+function loadFiles(source: SqlFileSource | undefined, kind: FileKind, optional: boolean): SqlFile[] {
   if (source === undefined) return [];
-  return parseSqlFiles(typeof source === 'string' ? await readSqlDirectoryYielding(source, { optional }) : source, kind, { lazy });
+  return parseSqlFiles(typeof source === 'string' ? readSqlDirectory(source, { optional }) : source, kind);
 }
 
-/**
- * Reads the files a run uses and validates their names, versions and (unless
- * `lazy`) contents, before any database work.
- */
-export async function loadRunFiles(options: RunnerOptions, lazy = false): Promise<RunFiles> {
-  const migrations = await loadFiles(options.migrations, 'migration', false, lazy);
-  if (options.allowSeeds) return { migrations, seeds: await loadFiles(options.seeds, 'seed', true, lazy), seedFilesIgnored: [] };
+/** Reads the files a run uses and validates them (names, versions, statements, directives), before any database work. */
+export function loadRunFiles(options: RunnerOptions): RunFiles {
+  const migrations = loadFiles(options.migrations, 'migration', false);
+  if (options.allowSeeds) return { migrations, seeds: loadFiles(options.seeds, 'seed', true), seedFilesIgnored: [] };
   // Seeds that will not run are only listed (by name, never read): a broken dev-only seed must not stop a production deploy.
   const sources = options.seeds === undefined ? [] : typeof options.seeds === 'string' ? listSqlDirectory(options.seeds, { optional: true }) : options.seeds;
   const seedFilesIgnored = sources.flatMap((source) => {
@@ -162,19 +134,19 @@ export async function loadRunFiles(options: RunnerOptions, lazy = false): Promis
 }
 
 /**
- * Brings the database to the state the files describe. Checks every file's
- * name, version and checksum before anything runs, verifies the checksums of
- * everything applied, takes the advisory lock (polling to the deadline) when
- * there is anything to apply, checks the statements and directives of every
- * file about to run, then applies pending migrations and, where allowed, new
- * or changed seeds. Throws `MigrationError`; the lock is released on every path.
+ * Brings the database to the state the files describe. Checks every file
+ * (names, versions, statements, directives) before anything runs, verifies
+ * the checksums of everything applied, takes the advisory lock (polling to
+ * the deadline) when there is anything to apply, then applies pending
+ * migrations and, where allowed, new or changed seeds. Throws
+ * `MigrationError`; the lock is released on every path.
  *
  * A run with nothing to do, the common case of a deploy, takes no lock: one
- * read of the committed history, sent while the files are still being read,
- * decides it. That is sound because a file and its history row commit
- * together, and no run un-applies anything: if the committed history already
- * holds every file, unchanged, nothing a concurrent run does can make this one
- * owe work. Otherwise the plan is made again under the lock, from a fresh read.
+ * read of the committed history decides it. That is sound because a file and
+ * its history row commit together, and no run un-applies anything: if the
+ * committed history already holds every file, unchanged, nothing a concurrent
+ * run does can make this one owe work. Otherwise the plan is made again under
+ * the lock, from a fresh read.
  */
 export async function migrate(client: SqlClient, options: MigrateOptions): Promise<MigrateResult> {
   const started = Date.now();
@@ -185,44 +157,36 @@ export async function migrate(client: SqlClient, options: MigrateOptions): Promi
     if (err instanceof MigrationError) logger.error(err.reason, { event: 'failed', ...err.toJSON() });
     throw err;
   };
-  const session = withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive);
-  const committed = readHistory(session);
-  committed.catch(() => {}); // awaited below, unless the files fail first
-  // Names, versions and checksums; statements only of the files that will run (checked under the lock).
-  const { migrations, seeds, seedFilesIgnored } = await (options.preloadedFiles ?? loadRunFiles(options, true));
-
-  const plan = planRun(migrations, seeds, await committed.catch(failed), options);
-  if (plan.error || plan.steps.length === 0) {
-    for (const warning of plan.warnings) logger.warn(warning);
-    if (plan.error) failed(plan.error);
-    return runResult(plan, [], seedFilesIgnored, started);
-  }
-
-  return underLock(client, deadline, lockKey, logger, async (session, history) => {
-    try {
-      return await runPlan(session, history, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started });
-    } catch (err) {
-      return failed(err);
+  try {
+    const { migrations, seeds, seedFilesIgnored } = loadRunFiles(options);
+    const committed = await readHistory(withDeadline(client, deadline + UNRESPONSIVE_GRACE_MS, unresponsive));
+    const plan = planRun(migrations, seeds, committed, options);
+    if (plan.error || plan.steps.length === 0) {
+      for (const warning of plan.warnings) logger.warn(warning);
+      if (plan.error) throw plan.error;
+      return runResult(plan, [], seedFilesIgnored, started);
     }
-  });
+    return await underLock(client, deadline, lockKey, logger, (session) =>
+      runPlan(session, migrations, seeds, seedFilesIgnored, { ...options, deadline, logger, started }),
+    );
+  } catch (err) {
+    return failed(err);
+  }
 }
 
-/** Under the lock: read the history, plan, check the files about to run, apply them. */
+/** Under the lock: read the history, plan, apply. */
 async function runPlan(
   session: SqlClient,
-  readHistoryUnderLock: () => Promise<History | undefined>,
   migrations: readonly SqlFile[],
   seeds: readonly SqlFile[] | undefined,
   seedFilesIgnored: RunFiles['seedFilesIgnored'],
   options: MigrateOptions & { deadline: number; logger: MigrationLogger; started: number },
 ): Promise<MigrateResult> {
   const { deadline, logger, started } = options;
-  const history = await readHistoryUnderLock();
+  const history = await readHistory(session);
   const plan = planRun(migrations, seeds, history, options);
   for (const warning of plan.warnings) logger.warn(warning);
   if (plan.error) throw plan.error;
-  // Every file about to run is checked before the first one runs.
-  validateSqlFiles(plan.steps.map((s) => s.file));
   if (plan.steps.length > 0 && !history) await createHistory(session);
 
   const applied: AppliedStep[] = [];
@@ -291,19 +255,8 @@ export interface Inspection extends Plan {
  * lock (one round trip). The basis of `plan`, `status` and `verify`.
  */
 export async function inspect(client: SqlClient, options: RunnerOptions): Promise<Inspection> {
-  // The history is read while the files are.
-  const reading = readHistory(client, 'report');
-  reading.catch(() => {}); // awaited below, unless the files fail first
-  const { migrations, seeds } = await (options.preloadedFiles ?? loadRunFiles(options));
-  // Files parsed lazily are checked here; fully parsed ones were checked as they were read.
-  validateSqlFiles(migrations);
-  if (seeds) validateSqlFiles(seeds);
-  const history = await reading;
-  return { ...planRun(migrations, seeds, history, options), initialized: history !== undefined };
-}
-
-/** Plans against a history already read (e.g. through the RDS Data API). */
-export function inspectHistory(migrations: readonly SqlFile[], seeds: readonly SqlFile[] | undefined, history: History | undefined, options: PlanOptions = {}): Inspection {
+  const { migrations, seeds } = loadRunFiles(options);
+  const history = await readHistory(client, 'report');
   return { ...planRun(migrations, seeds, history, options), initialized: history !== undefined };
 }
 
@@ -328,8 +281,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
   const deadline = options.deadline ?? Date.now() + DEFAULT_RUN_MS;
   const lockKey = options.lockKey ?? DEFAULT_LOCK_KEY;
   if (options.files.length === 0) throw new MigrationError('name at least one file to repair', { code: 'usage' });
-  const migrations = await loadFiles(options.migrations, 'migration', false);
-  const seeds = await loadFiles(options.seeds, 'seed', true);
+  const migrations = loadFiles(options.migrations, 'migration', false);
+  const seeds = loadFiles(options.seeds, 'seed', true);
   const all = [...migrations, ...seeds];
   const targets = options.files.map((name) => {
     const base = name.replace(/^.*[\\/]/, '');
@@ -339,8 +292,8 @@ export async function repair(client: SqlClient, options: RepairOptions): Promise
     return matches[0];
   });
 
-  return underLock(client, deadline, lockKey, logger, async (session, readHistoryUnderLock) => {
-    const history = await readHistoryUnderLock();
+  return underLock(client, deadline, lockKey, logger, async (session) => {
+    const history = await readHistory(session);
     const repaired: Array<RepairResult['repaired'][number]> = [];
     const unchanged: string[] = [];
     for (const file of targets) {

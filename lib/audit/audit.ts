@@ -38,7 +38,7 @@ import {
   type LogRetention,
   type ParameterFacts,
   type UserPoolProtection,
-} from './retention';
+} from './data-protection';
 import { findSecrets, secretsWithoutRotation, type SecretFacts } from './secrets';
 
 /** Format of report.json; changes when its shape does. */

@@ -9,7 +9,7 @@ export * from './compliance';
 export * from './data-stores';
 export * from './iam';
 export * from './network';
-export * from './retention';
+export * from './data-protection';
 export * from './secrets';
 export { renderMarkdown } from './markdown';
 

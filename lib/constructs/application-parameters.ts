@@ -23,7 +23,7 @@ export class ApplicationParameters extends Construct {
   constructor(scope: Construct, id: string, props: ApplicationParametersProps) {
     super(scope, id);
     if (!/^\/[a-z0-9-]+\/[a-z0-9-]+$/.test(props.pathPrefix)) {
-      throw new Error(`pathPrefix must look like /app/env, got "${props.pathPrefix}"`);
+      throw new Error(`ApplicationParameters ${this.node.path}: pathPrefix must look like /app/env, got "${props.pathPrefix}"`);
     }
     this.pathPrefix = props.pathPrefix;
   }
@@ -34,10 +34,10 @@ export class ApplicationParameters extends Construct {
    */
   publish(name: string, value: string, description: string): ssm.StringParameter {
     if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(name)) {
-      throw new Error(`parameter name must be lower-case path segments, got "${name}"`);
+      throw new Error(`ApplicationParameters ${this.node.path}: parameter name must be lower-case path segments, got "${name}"`);
     }
     if (this.published.has(name)) {
-      throw new Error(`parameter ${name} is already published`);
+      throw new Error(`ApplicationParameters ${this.node.path}: parameter ${name} is already published`);
     }
     const id = name.split(/[/-]/).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
     const parameter = new ssm.StringParameter(this, id, {

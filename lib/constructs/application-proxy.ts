@@ -1,6 +1,6 @@
 /**
- * RDS Proxy for application traffic: connects to the cluster as the
- * application's login (`app_login`), requires TLS and IAM authentication, and
+ * RDS Proxy for application traffic: connects to the cluster as one login
+ * (the application's, `app_login`), requires TLS and IAM authentication, and
  * is reachable only from the application client security group, which
  * applications put their compute in.
  */
@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { AuroraDatabase } from './aurora-database';
+import type { IAuroraDatabase, LoginRole } from './aurora-database';
 import { ManagedPolicyRole } from './managed-policy-role';
 
 /** RDS Proxy listens on the engine's default port, whatever the cluster's port is. */
@@ -20,7 +20,9 @@ export interface ApplicationProxyProps {
   /** Name of the proxy, `<app>-<env>`. */
   readonly proxyName: string;
   /** The database it fronts. */
-  readonly database: AuroraDatabase;
+  readonly database: IAuroraDatabase;
+  /** The login the proxy connects as (its secret is the only one it reads). */
+  readonly login: LoginRole;
   /** The VPC. */
   readonly vpc: ec2.IVpc;
   /** Subnets of the proxy. */
@@ -31,7 +33,7 @@ export interface ApplicationProxyProps {
    */
   readonly idleClientTimeout?: Duration;
   /**
-   * Share of the cluster's max_connections the proxy may use.
+   * Share of the cluster's max_connections the proxy may use, 1 to 100.
    * @default 90
    */
   readonly maxConnectionsPercent?: number;
@@ -50,8 +52,15 @@ export class ApplicationProxy extends Construct {
 
   constructor(scope: Construct, id: string, props: ApplicationProxyProps) {
     super(scope, id);
-    const { database } = props;
-    this.username = database.appLogin.username;
+    const { database, login } = props;
+    const maxConnectionsPercent = props.maxConnectionsPercent ?? 90;
+    if (!/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(props.proxyName) || props.proxyName.endsWith('-') || props.proxyName.includes('--')) {
+      throw new Error(`ApplicationProxy ${this.node.path}: proxyName must be 1-63 letters, digits and single hyphens, starting with a letter, got "${props.proxyName}"`);
+    }
+    if (!Number.isInteger(maxConnectionsPercent) || maxConnectionsPercent < 1 || maxConnectionsPercent > 100) {
+      throw new Error(`ApplicationProxy ${this.node.path}: maxConnectionsPercent must be an integer from 1 to 100, got ${maxConnectionsPercent}`);
+    }
+    this.username = login.username;
 
     this.applicationClientSecurityGroup = new ec2.SecurityGroup(this, 'ApplicationClientSecurityGroup', {
       vpc: props.vpc,
@@ -73,7 +82,7 @@ export class ApplicationProxy extends Construct {
       ec2.Port.tcp(PROXY_PORT),
       'PostgreSQL to the RDS Proxy',
     );
-    database.allowPostgresFrom(this.securityGroup, 'the RDS Proxy');
+    database.connections.allowDefaultPortFrom(this.securityGroup, 'PostgreSQL from the RDS Proxy to the Aurora cluster');
 
     const role = new ManagedPolicyRole(this, 'Role', {
       description: 'Lets RDS Proxy read the application login secret',
@@ -88,13 +97,13 @@ export class ApplicationProxy extends Construct {
       clusterIdentifier: database.cluster.clusterIdentifier,
       engine: database.cluster.engine,
       port: database.port,
-      securityGroups: [database.securityGroup],
+      securityGroups: database.connections.securityGroups,
     });
 
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       dbProxyName: props.proxyName,
       proxyTarget: rds.ProxyTarget.fromCluster(target),
-      secrets: [database.appLogin.secret],
+      secrets: [login.secret],
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
@@ -103,7 +112,7 @@ export class ApplicationProxy extends Construct {
       iamAuth: true,
       clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
       idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
-      maxConnectionsPercent: props.maxConnectionsPercent ?? 90,
+      maxConnectionsPercent,
       debugLogging: false,
     });
     // The target group registers the cluster's instances: they must exist first.

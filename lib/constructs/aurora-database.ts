@@ -2,9 +2,9 @@
  * Aurora PostgreSQL Serverless v2 with pgvector, its parameters, logs,
  * monitoring, and the secrets of the master user and of each login role.
  *
- * The login roles themselves (`app_login` in `app_user`, `cognito_sync_login`
- * in `cognito_sync`) are created by the migration custom resource from these
- * secrets: this construct provides the secrets, their rotation and the grants.
+ * The login roles themselves are created by the migration custom resource from
+ * the secrets that `addLogin` makes: this construct provides the secrets, their
+ * rotation and the grants.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,7 +13,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import type { LoginGroup } from '../../lambda/migrate-handler/resource-properties';
 import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { ManagedPolicyRole } from './managed-policy-role';
 
@@ -28,16 +29,37 @@ export const AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5;
 /** Characters left out of generated passwords: they break URLs, shells and the rotation functions. */
 export const PASSWORD_EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
 
-/** A login role whose password lives in Secrets Manager. */
-export interface LoginRole {
-  /** The login role's name in PostgreSQL. */
+/** PostgreSQL's own port, which the cluster must not use (AwsSolutions-RDS11). */
+const POSTGRES_DEFAULT_PORT = 5432;
+
+/** What a login role is: a name, the group it joins, the secret of its password. */
+export interface LoginRoleOptions {
+  /** The login role's name in PostgreSQL: a lower-case SQL identifier. */
   readonly username: string;
   /** The NOLOGIN group role it is a member of (created by the migrations). */
-  readonly memberOf: string;
+  readonly memberOf: LoginGroup;
+}
+
+/** A login role whose password lives in Secrets Manager, made by {@link AuroraDatabase.addLogin}. */
+export interface LoginRole extends LoginRoleOptions {
   /** Its secret: username, password, host, port, dbname, engine, masterarn. */
-  readonly secret: rds.DatabaseSecret;
+  readonly secret: secretsmanager.ISecret;
   /** Its rotation schedule (multi-user: the rotation alternates with `<username>_clone`). */
   readonly rotation: secretsmanager.RotationSchedule;
+}
+
+/** What other constructs use of an Aurora database: the cluster, where to reach it, and its grants. */
+export interface IAuroraDatabase extends IConstruct, ec2.IConnectable {
+  /** The cluster. */
+  readonly cluster: rds.IDatabaseCluster;
+  /** The master user's secret. Migrations connect with it. */
+  readonly masterSecret: secretsmanager.ISecret;
+  /** The database name. */
+  readonly databaseName: string;
+  /** The cluster port (a literal, so security group rules stay readable). */
+  readonly port: number;
+  /** Lets `grantee` call the RDS Data API on this cluster as `login`. */
+  grantDataApiAccess(grantee: iam.IGrantable, login: LoginRole, actions?: readonly string[]): iam.Grant;
 }
 
 /** Properties of an {@link AuroraDatabase}. */
@@ -54,39 +76,81 @@ export interface AuroraDatabaseProps {
   readonly rotationSubnets: ec2.SubnetSelection;
   /** The customer-managed key for storage, Performance Insights, secrets and logs. */
   readonly encryptionKey: kms.IKey;
-  /** Name of the database created in the cluster. */
-  readonly databaseName: string;
-  /** Port of the cluster (not 5432: AwsSolutions-RDS11). */
-  readonly port: number;
-  /** Minimum capacity in ACU; 0 lets the cluster pause. */
-  readonly minCapacity: number;
-  /** Maximum capacity in ACU. */
-  readonly maxCapacity: number;
-  /** Serverless v2 readers beside the writer. */
-  readonly readers: number;
-  /** Days of automated backups. */
-  readonly backupRetention: Duration;
-  /** Daily backup window, UTC. */
-  readonly backupWindow: string;
-  /** Weekly maintenance window, UTC. */
-  readonly maintenanceWindow: string;
-  /** Retention of the exported PostgreSQL logs. */
-  readonly logRetention: logs.RetentionDays;
-  /** Statements slower than this are logged, in milliseconds; -1 turns it off. */
-  readonly slowStatementMillis: number;
-  /** Enhanced monitoring interval. */
-  readonly monitoringInterval: Duration;
-  /** Performance Insights retention. */
-  readonly performanceInsightRetention: rds.PerformanceInsightRetention;
-  /** Time between password rotations. */
-  readonly rotationInterval: Duration;
-  /** Removal policy of the cluster (RETAIN in prod, SNAPSHOT outside dev). */
-  readonly removalPolicy: RemovalPolicy;
   /**
-   * Removal policy of the secrets and the log group.
+   * Name of the database created in the cluster.
+   * @default 'saas'
+   */
+  readonly databaseName?: string;
+  /**
+   * Port of the cluster (not 5432: AwsSolutions-RDS11).
+   * @default 5433
+   */
+  readonly port?: number;
+  /**
+   * Minimum capacity in ACU; 0 lets the cluster pause.
+   * @default 0.5
+   */
+  readonly minCapacity?: number;
+  /**
+   * Maximum capacity in ACU.
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+  /**
+   * Serverless v2 readers beside the writer.
+   * @default 0
+   */
+  readonly readers?: number;
+  /**
+   * Automated backups (point-in-time recovery), 1 to 35 days.
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+  /**
+   * Daily backup window, UTC.
+   * @default '02:00-03:00'
+   */
+  readonly backupWindow?: string;
+  /**
+   * Weekly maintenance window, UTC.
+   * @default 'sun:03:30-sun:04:30'
+   */
+  readonly maintenanceWindow?: string;
+  /**
+   * Retention of the exported PostgreSQL logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Statements slower than this are logged, in milliseconds; -1 turns it off.
+   * @default 500
+   */
+  readonly slowStatementMillis?: number;
+  /**
+   * Enhanced monitoring interval.
+   * @default Duration.seconds(60)
+   */
+  readonly monitoringInterval?: Duration;
+  /**
+   * Performance Insights retention.
+   * @default rds.PerformanceInsightRetention.DEFAULT (7 days)
+   */
+  readonly performanceInsightRetention?: rds.PerformanceInsightRetention;
+  /**
+   * Time between password rotations of every secret.
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+  /**
+   * Removal policy of the cluster.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Removal policy of the secrets and the log group (a snapshot does not apply to them).
    * @default RemovalPolicy.RETAIN
    */
-  readonly supportingRemovalPolicy?: RemovalPolicy;
+  readonly secretsAndLogsRemovalPolicy?: RemovalPolicy;
   /**
    * Name of the master user (not `postgres` or `admin`: CT.RDS.PR.21).
    * @default 'platform_admin'
@@ -95,18 +159,16 @@ export interface AuroraDatabaseProps {
 }
 
 /** An encrypted, monitored Aurora PostgreSQL Serverless v2 cluster with rotated secrets. */
-export class AuroraDatabase extends Construct {
+export class AuroraDatabase extends Construct implements IAuroraDatabase {
   /** The cluster. */
   readonly cluster: rds.DatabaseCluster;
   /** The master user's secret (single-user rotation). Migrations connect with it. */
   readonly masterSecret: secretsmanager.ISecret;
   /** The master secret's rotation schedule. */
   readonly masterRotation: secretsmanager.RotationSchedule;
-  /** The application's login: `app_login`, member of `app_user`; used by RDS Proxy. */
-  readonly appLogin: LoginRole;
-  /** The Cognito triggers' login: `cognito_sync_login`, member of `cognito_sync`; used over the Data API. */
-  readonly cognitoSyncLogin: LoginRole;
-  /** Security group of the cluster: Postgres in from named client groups only. */
+  /** PostgreSQL into the cluster, on its port, from the peers allowed with `connections.allowDefaultPortFrom`. */
+  readonly connections: ec2.Connections;
+  /** Security group of the cluster: Postgres in from allowed peers only. */
   readonly securityGroup: ec2.SecurityGroup;
   /**
    * Clients that connect straight to the writer: the rotation functions and the
@@ -122,155 +184,77 @@ export class AuroraDatabase extends Construct {
   /** The cluster port. */
   readonly port: number;
 
+  private readonly props: AuroraDatabaseProps;
+  private readonly secretsAndLogsRemovalPolicy: RemovalPolicy;
+  private readonly rotationInterval: Duration;
+  private readonly addedLogins: LoginRole[] = [];
+
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
-    const supportingRemovalPolicy = props.supportingRemovalPolicy ?? RemovalPolicy.RETAIN;
-    const clusterIdentifier = props.namePrefix;
+    this.props = props;
+    this.databaseName = props.databaseName ?? 'saas';
+    this.port = props.port ?? 5433;
+    this.secretsAndLogsRemovalPolicy = props.secretsAndLogsRemovalPolicy ?? RemovalPolicy.RETAIN;
+    this.rotationInterval = props.rotationInterval ?? Duration.days(30);
+    this.validate();
+
     const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: AURORA_ENGINE_VERSION });
-    this.databaseName = props.databaseName;
-    this.port = props.port;
-
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'Aurora cluster: PostgreSQL from named client security groups only',
-      allowAllOutbound: false,
-    });
-    this.adminClientSecurityGroup = new ec2.SecurityGroup(this, 'AdminClientSecurityGroup', {
-      vpc: props.vpc,
-      description: 'Writer clients (migrations, secret rotation): PostgreSQL to the cluster, HTTPS to endpoints',
-      allowAllOutbound: false,
-    });
-    this.adminClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway');
-    this.allowPostgresFrom(this.adminClientSecurityGroup, 'writer clients (migrations, rotation)');
-
+    this.securityGroup = this.createSecurityGroup();
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(this.port) });
+    this.adminClientSecurityGroup = this.createAdminClientSecurityGroup();
     this.parameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
       engine,
-      description: `Cluster parameters of ${clusterIdentifier}: TLS only, pg_stat_statements, logging`,
-      parameters: clusterParameters(props.slowStatementMillis),
+      description: `Cluster parameters of ${props.namePrefix}: TLS only, pg_stat_statements, logging`,
+      parameters: clusterParameters(props.slowStatementMillis ?? 500),
     });
-
-    // Created before the cluster so RDS writes into an encrypted group with a
-    // retention, and no log-retention function is needed.
-    this.postgresLogGroup = new logs.LogGroup(this, 'PostgresLogs', {
-      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
-      encryptionKey: props.encryptionKey,
-      retention: props.logRetention,
-      removalPolicy: supportingRemovalPolicy,
-    });
-
-    const monitoringRole = this.createMonitoringRole();
-
-    const instanceDefaults = {
-      autoMinorVersionUpgrade: true,
-      enablePerformanceInsights: true,
-      performanceInsightRetention: props.performanceInsightRetention,
-      performanceInsightEncryptionKey: props.encryptionKey,
-      publiclyAccessible: false,
-      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
-    };
-    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
-      engine,
-      clusterIdentifier,
-      credentials: rds.Credentials.fromGeneratedSecret(props.masterUsername ?? 'platform_admin', {
-        secretName: `${props.secretNamePrefix}/database/master`,
-        encryptionKey: props.encryptionKey,
-        excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
-      }),
-      defaultDatabaseName: props.databaseName,
-      port: props.port,
-      writer: rds.ClusterInstance.serverlessV2('Writer', instanceDefaults),
-      readers: Array.from({ length: props.readers }, (_, i) =>
-        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, { ...instanceDefaults, scaleWithWriter: i === 0 }),
-      ),
-      serverlessV2MinCapacity: props.minCapacity,
-      serverlessV2MaxCapacity: props.maxCapacity,
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [this.securityGroup],
-      parameterGroup: this.parameterGroup,
-      storageEncrypted: true,
-      storageEncryptionKey: props.encryptionKey,
-      iamAuthentication: true,
-      enableDataApi: true,
-      cloudwatchLogsExports: ['postgresql'],
-      monitoringInterval: props.monitoringInterval,
-      monitoringRole,
-      enablePerformanceInsights: true,
-      performanceInsightRetention: props.performanceInsightRetention,
-      performanceInsightEncryptionKey: props.encryptionKey,
-      backup: { retention: props.backupRetention, preferredWindow: props.backupWindow },
-      preferredMaintenanceWindow: props.maintenanceWindow,
-      copyTagsToSnapshot: true,
-      // Always on: Control Tower (CT.RDS.PR.3) requires it, and a deletion in
-      // any environment should be a deliberate two-step act.
-      deletionProtection: true,
-      removalPolicy: props.removalPolicy,
-    });
-    this.cluster.node.addDependency(this.postgresLogGroup);
+    this.postgresLogGroup = this.createPostgresLogGroup();
+    this.cluster = this.createCluster(engine);
     this.masterSecret = this.cluster.secret!;
-    // `cluster.secret` is the attachment; the generated secret is the cluster's child.
-    (this.cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(supportingRemovalPolicy);
-
-    // Aurora backs up the cluster volume: the instances hold no data of their own.
-    for (const instance of this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance)) {
-      for (const rule of ['HIPAA.Security-RDSInBackupPlan', 'NIST.800.53.R5-RDSInBackupPlan']) {
-        acknowledge(instance, rule,
-          'Aurora instances have no storage of their own: the cluster volume is backed up continuously with ' +
-            `${props.backupRetention.toDays()} days of point-in-time recovery and copy-tags-to-snapshot, ` +
-            'and AWS Backup does not accept Aurora instances, only clusters.');
-      }
-    }
-
-    const rotationOptions = {
-      vpc: props.vpc,
-      vpcSubnets: props.rotationSubnets,
-      securityGroups: [this.adminClientSecurityGroup],
-      excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
-    };
-    this.masterRotation = this.masterSecret.addRotationSchedule('Rotation', {
-      hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
-        ...rotationOptions,
-        functionName: `${props.namePrefix}-rotate-master`,
-      }),
-      automaticallyAfter: props.rotationInterval,
-      // The first rotation waits a full interval: a rotation racing the first
-      // migration would change the password under it.
-      rotateImmediatelyOnUpdate: false,
-    });
-    this.masterRotation.node.addDependency(this.cluster);
-
-    const login = (idPrefix: string, username: string, memberOf: string, fn: string): LoginRole => {
-      const secret = new rds.DatabaseSecret(this, `${idPrefix}Secret`, {
-        username,
-        dbname: props.databaseName,
-        secretName: `${props.secretNamePrefix}/database/${username.replace(/_/g, '-')}`,
-        encryptionKey: props.encryptionKey,
-        masterSecret: this.masterSecret,
-        excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
-      });
-      secret.applyRemovalPolicy(supportingRemovalPolicy);
-      const attached = secret.attach(this.cluster);
-      const rotation = attached.addRotationSchedule('Rotation', {
-        hostedRotation: secretsmanager.HostedRotation.postgreSqlMultiUser({
-          ...rotationOptions,
-          masterSecret: this.masterSecret,
-          functionName: `${props.namePrefix}-rotate-${fn}`,
-        }),
-        automaticallyAfter: props.rotationInterval,
-        // The role exists only once the migrations ran; the first rotation waits.
-        rotateImmediatelyOnUpdate: false,
-      });
-      rotation.node.addDependency(this.cluster);
-      return { username, memberOf, secret, rotation };
-    };
-    this.appLogin = login('AppLogin', 'app_login', 'app_user', 'app-login');
-    this.cognitoSyncLogin = login('CognitoSyncLogin', 'cognito_sync_login', 'cognito_sync', 'cognito-sync');
+    this.acknowledgeInstanceBackups();
+    this.masterRotation = this.rotateMasterSecret();
   }
 
-  /** Lets `peer` open PostgreSQL connections to the cluster (and only that). */
-  allowPostgresFrom(peer: ec2.SecurityGroup, description: string): void {
-    this.securityGroup.addIngressRule(peer, ec2.Port.tcp(this.port), `PostgreSQL from ${description}`);
-    peer.addEgressRule(this.securityGroup, ec2.Port.tcp(this.port), 'PostgreSQL to the Aurora cluster');
+  /** The logins added so far, in order. */
+  get logins(): readonly LoginRole[] {
+    return this.addedLogins;
+  }
+
+  /**
+   * Adds a login role: a secret of its own (encrypted with the key, attached to the cluster) and its multi-user
+   * rotation. The role itself is created by the migration custom resource, from the secret.
+   * @param id construct id prefix of its secret, e.g. `AppLogin`
+   */
+  addLogin(id: string, options: LoginRoleOptions): LoginRole {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.username)) {
+      throw new Error(`AuroraDatabase ${this.node.path}: addLogin: username must be a lower-case SQL identifier, got "${options.username}"`);
+    }
+    if (this.addedLogins.some((login) => login.username === options.username)) {
+      throw new Error(`AuroraDatabase ${this.node.path}: addLogin: username "${options.username}" is already a login`);
+    }
+    const name = options.username.replace(/_/g, '-');
+    const secret = new rds.DatabaseSecret(this, `${id}Secret`, {
+      username: options.username,
+      dbname: this.databaseName,
+      secretName: `${this.props.secretNamePrefix}/database/${name}`,
+      encryptionKey: this.props.encryptionKey,
+      masterSecret: this.masterSecret,
+      excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
+    });
+    secret.applyRemovalPolicy(this.secretsAndLogsRemovalPolicy);
+    const rotation = secret.attach(this.cluster).addRotationSchedule('Rotation', {
+      hostedRotation: secretsmanager.HostedRotation.postgreSqlMultiUser({
+        ...this.rotationOptions(),
+        masterSecret: this.masterSecret,
+        functionName: `${this.props.namePrefix}-rotate-${name}`,
+      }),
+      automaticallyAfter: this.rotationInterval,
+      // The role exists only once the migrations ran; the first rotation waits.
+      rotateImmediatelyOnUpdate: false,
+    });
+    rotation.node.addDependency(this.cluster);
+    const login = { ...options, secret, rotation };
+    this.addedLogins.push(login);
+    return login;
   }
 
   /**
@@ -292,6 +276,155 @@ export class AuroraDatabase extends Construct {
   ): iam.Grant {
     login.secret.grantRead(grantee);
     return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.cluster.clusterArn] });
+  }
+
+  /** Each problem names its property. */
+  private validate(): void {
+    const { props } = this;
+    const fail = (message: string) => {
+      throw new Error(`AuroraDatabase ${this.node.path}: ${message}`);
+    };
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(props.namePrefix)) fail(`namePrefix must be lower-case letters, digits and hyphens, got "${props.namePrefix}"`);
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(this.databaseName)) fail(`databaseName must be a lower-case PostgreSQL identifier, got "${this.databaseName}"`);
+    if (!Number.isInteger(this.port) || this.port < 1150 || this.port > 65535 || this.port === POSTGRES_DEFAULT_PORT) {
+      fail(`port must be an integer from 1150 to 65535 other than ${POSTGRES_DEFAULT_PORT}, got ${this.port}`);
+    }
+    const min = props.minCapacity ?? 0.5;
+    const max = props.maxCapacity ?? 4;
+    if (min < 0 || !Number.isInteger(min * 2)) fail(`minCapacity must be 0 or more in steps of 0.5 ACU, got ${min}`);
+    if (max < 1 || max > 256 || !Number.isInteger(max * 2)) fail(`maxCapacity must be 1 to 256 in steps of 0.5 ACU, got ${max}`);
+    if (min > max) fail(`minCapacity (${min} ACU) must not be above maxCapacity (${max} ACU)`);
+    const readers = props.readers ?? 0;
+    if (!Number.isInteger(readers) || readers < 0 || readers > 15) fail(`readers must be an integer from 0 to 15, got ${readers}`);
+    const backupDays = (props.backupRetention ?? Duration.days(7)).toDays();
+    if (backupDays < 1 || backupDays > 35) fail(`backupRetention must be 1 to 35 days, got ${backupDays}`);
+    const slow = props.slowStatementMillis ?? 500;
+    if (!Number.isInteger(slow) || slow < -1) fail(`slowStatementMillis must be -1 (off) or more, got ${slow}`);
+  }
+
+  private createSecurityGroup(): ec2.SecurityGroup {
+    return new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: this.props.vpc,
+      description: 'Aurora cluster: PostgreSQL from named client security groups only',
+      allowAllOutbound: false,
+    });
+  }
+
+  private createAdminClientSecurityGroup(): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'AdminClientSecurityGroup', {
+      vpc: this.props.vpc,
+      description: 'Writer clients (migrations, secret rotation): PostgreSQL to the cluster, HTTPS to endpoints',
+      allowAllOutbound: false,
+    });
+    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints and the S3 gateway');
+    this.connections.allowDefaultPortFrom(group, 'PostgreSQL from writer clients (migrations, rotation) to the Aurora cluster');
+    return group;
+  }
+
+  /**
+   * Created before the cluster so RDS writes into an encrypted group with a
+   * retention, and no log-retention function is needed.
+   */
+  private createPostgresLogGroup(): logs.LogGroup {
+    return new logs.LogGroup(this, 'PostgresLogs', {
+      logGroupName: `/aws/rds/cluster/${this.props.namePrefix}/postgresql`,
+      encryptionKey: this.props.encryptionKey,
+      retention: this.props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: this.secretsAndLogsRemovalPolicy,
+    });
+  }
+
+  private createCluster(engine: rds.IClusterEngine): rds.DatabaseCluster {
+    const { props } = this;
+    const performanceInsightRetention = props.performanceInsightRetention ?? rds.PerformanceInsightRetention.DEFAULT;
+    const instanceDefaults = {
+      autoMinorVersionUpgrade: true,
+      enablePerformanceInsights: true,
+      performanceInsightRetention,
+      performanceInsightEncryptionKey: props.encryptionKey,
+      publiclyAccessible: false,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+    };
+    const cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine,
+      clusterIdentifier: props.namePrefix,
+      credentials: rds.Credentials.fromGeneratedSecret(props.masterUsername ?? 'platform_admin', {
+        secretName: `${props.secretNamePrefix}/database/master`,
+        encryptionKey: props.encryptionKey,
+        excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
+      }),
+      defaultDatabaseName: this.databaseName,
+      port: this.port,
+      writer: rds.ClusterInstance.serverlessV2('Writer', instanceDefaults),
+      readers: Array.from({ length: props.readers ?? 0 }, (_, i) =>
+        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, { ...instanceDefaults, scaleWithWriter: i === 0 }),
+      ),
+      serverlessV2MinCapacity: props.minCapacity ?? 0.5,
+      serverlessV2MaxCapacity: props.maxCapacity ?? 4,
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.securityGroup],
+      parameterGroup: this.parameterGroup,
+      storageEncrypted: true,
+      storageEncryptionKey: props.encryptionKey,
+      iamAuthentication: true,
+      enableDataApi: true,
+      cloudwatchLogsExports: ['postgresql'],
+      monitoringInterval: props.monitoringInterval ?? Duration.seconds(60),
+      monitoringRole: this.createMonitoringRole(),
+      enablePerformanceInsights: true,
+      performanceInsightRetention,
+      performanceInsightEncryptionKey: props.encryptionKey,
+      backup: { retention: props.backupRetention ?? Duration.days(7), preferredWindow: props.backupWindow ?? '02:00-03:00' },
+      preferredMaintenanceWindow: props.maintenanceWindow ?? 'sun:03:30-sun:04:30',
+      copyTagsToSnapshot: true,
+      // Always on: Control Tower (CT.RDS.PR.3) requires it, and a deletion in
+      // any environment should be a deliberate two-step act.
+      deletionProtection: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+    });
+    cluster.node.addDependency(this.postgresLogGroup);
+    // `cluster.secret` is the attachment; the generated secret is the cluster's child.
+    (cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(this.secretsAndLogsRemovalPolicy);
+    return cluster;
+  }
+
+  /** Aurora backs up the cluster volume: the instances hold no data of their own. */
+  private acknowledgeInstanceBackups(): void {
+    const days = (this.props.backupRetention ?? Duration.days(7)).toDays();
+    for (const instance of this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance)) {
+      for (const rule of ['HIPAA.Security-RDSInBackupPlan', 'NIST.800.53.R5-RDSInBackupPlan']) {
+        acknowledge(instance, rule,
+          'Aurora instances have no storage of their own: the cluster volume is backed up continuously with ' +
+            `${days} days of point-in-time recovery and copy-tags-to-snapshot, ` +
+            'and AWS Backup does not accept Aurora instances, only clusters.');
+      }
+    }
+  }
+
+  /** Where the rotation functions run: beside the writer clients, in the rotation subnets. */
+  private rotationOptions() {
+    return {
+      vpc: this.props.vpc,
+      vpcSubnets: this.props.rotationSubnets,
+      securityGroups: [this.adminClientSecurityGroup],
+      excludeCharacters: PASSWORD_EXCLUDE_CHARACTERS,
+    };
+  }
+
+  private rotateMasterSecret(): secretsmanager.RotationSchedule {
+    const rotation = this.masterSecret.addRotationSchedule('Rotation', {
+      hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
+        ...this.rotationOptions(),
+        functionName: `${this.props.namePrefix}-rotate-master`,
+      }),
+      automaticallyAfter: this.rotationInterval,
+      // The first rotation waits a full interval: a rotation racing the first
+      // migration would change the password under it.
+      rotateImmediatelyOnUpdate: false,
+    });
+    rotation.node.addDependency(this.cluster);
+    return rotation;
   }
 
   private createMonitoringRole(): ManagedPolicyRole {

@@ -1,7 +1,7 @@
 /**
  * The Cognito triggers that keep `users` in step with the user pool: post-confirmation (upserts the user) and
  * pre-token generation V2 (organization and role claims). Both talk to the database through the RDS Data API as
- * the `cognito_sync` login: its secret and the cluster ARN are all they may use, and only ExecuteStatement.
+ * one login (`cognito_sync_login`): its secret and the cluster ARN are all they may use, and only ExecuteStatement.
  *
  * Cognito gives a trigger 5 seconds: the functions time out at 5 s and abort their Data API call well before.
  */
@@ -13,8 +13,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import type { AuroraDatabase } from './aurora-database';
-import type { IsolatedFunctions } from './isolated-functions';
+import type { IAuroraDatabase, LoginRole } from './aurora-database';
+import type { IIsolatedFunctions } from './isolated-functions';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 
@@ -22,10 +22,12 @@ const PROJECT_ROOT = join(__dirname, '..', '..');
 export interface CognitoTriggersProps {
   /** The user pool whose triggers these are (its feature plan must allow V2 pre-token events). */
   readonly userPool: cognito.UserPool;
-  /** The database; the triggers act as its Cognito sync login. */
-  readonly database: AuroraDatabase;
+  /** The database. */
+  readonly database: IAuroraDatabase;
+  /** The login the triggers act as (a member of `cognito_sync`). */
+  readonly login: LoginRole;
   /** Shared settings of functions in the isolated subnets. */
-  readonly functions: IsolatedFunctions;
+  readonly functions: IIsolatedFunctions;
   /** The RDS Data API endpoint the functions call from the isolated subnets. */
   readonly dataApiEndpoint: ec2.IInterfaceVpcEndpoint;
   /**
@@ -37,14 +39,19 @@ export interface CognitoTriggersProps {
 
 /** The post-confirmation and pre-token-generation triggers. */
 export class CognitoTriggers extends Construct {
+  /** Mirrors a confirmed user into `users`. */
   readonly postConfirmation: nodejs.NodejsFunction;
+  /** Adds organization and role claims to the tokens. */
   readonly preTokenGeneration: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: CognitoTriggersProps) {
     super(scope, id);
-    const { database } = props;
+    const { database, login } = props;
+    if (login.memberOf !== 'cognito_sync') {
+      throw new Error(`CognitoTriggers ${this.node.path}: login must be a member of cognito_sync, got ${login.memberOf}`);
+    }
     const trigger = (name: string, folder: string, purpose: string) => {
-      const prepared = props.functions.prepare(this, name, {
+      const prepared = props.functions.createFunctionResources(this, name, {
         purpose,
         reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 20,
       });
@@ -59,14 +66,14 @@ export class CognitoTriggers extends Construct {
         // ARNs and a name, no credentials: the Data API reads the login's secret itself.
         environment: {
           CLUSTER_ARN: database.cluster.clusterArn,
-          SECRET_ARN: database.cognitoSyncLogin.secret.secretArn,
+          SECRET_ARN: login.secret.secretArn,
           DATABASE_NAME: database.databaseName,
         },
         depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
         projectRoot: PROJECT_ROOT,
         bundling: { minify: true, sourceMap: false, target: 'node24', externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
       });
-      database.grantDataApiAccess(fn, database.cognitoSyncLogin, ['rds-data:ExecuteStatement']);
+      database.grantDataApiAccess(fn, login, ['rds-data:ExecuteStatement']);
       fn.node.addDependency(props.dataApiEndpoint);
       return fn;
     };

@@ -1,19 +1,22 @@
 /**
- * A content hash of the files that decide what a migration run does: the migrations, the seeds and the runner
- * code. The custom resource carries it as a property, so CloudFormation updates the resource (and the runner
- * runs) exactly when one of those files changes, and never because of anything else.
+ * The hash of what a bundled function runs: every file its bundle is made of (its entry and each module it
+ * imports, as esbuild resolves them, `pg` included) and the files shipped beside it (the SQL). The migration
+ * custom resource carries it as a property, so CloudFormation updates the resource (and the migrations run)
+ * exactly when one of those files changes, and never because of anything else: not a comment elsewhere, not
+ * the directory the project is checked out in (which the bundle's source map names, so CDK's asset hash of
+ * the bundle would change with it).
  */
+import { buildSync } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-function filesUnder(root: string, dir: string = root): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) return filesUnder(root, path);
-      return entry.isFile() ? [path] : [];
-    });
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return filesUnder(path);
+    return entry.isFile() ? [path] : [];
+  });
 }
 
 /**
@@ -31,4 +34,19 @@ export function contentHash(base: string, paths: readonly string[]): string {
     hash.update(`${name}\0${text.length}\0${text}\0`);
   }
   return hash.digest('hex');
+}
+
+/** The files a bundle of `entry` is made of, as esbuild resolves its imports (absolute paths). */
+export function bundledFiles(root: string, entry: string, external: readonly string[]): string[] {
+  const { metafile } = buildSync({
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    write: false,
+    metafile: true,
+    external: [...external],
+    logLevel: 'silent',
+  });
+  return Object.keys(metafile.inputs).map((path) => join(root, path));
 }

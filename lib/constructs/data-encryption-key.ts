@@ -35,6 +35,9 @@ export class DataEncryptionKey extends Construct {
 
   constructor(scope: Construct, id: string, props: DataEncryptionKeyProps) {
     super(scope, id);
+    if (!/^[a-zA-Z0-9/_-]{1,250}$/.test(props.aliasName) || props.aliasName.startsWith('alias/') || props.aliasName.startsWith('aws/')) {
+      throw new Error(`DataEncryptionKey ${this.node.path}: aliasName must be letters, digits, / _ -, without "alias/" and not under "aws/", got "${props.aliasName}"`);
+    }
     this.key = new kms.Key(this, 'Key', {
       alias: `alias/${props.aliasName}`,
       description: `Encrypts the data tier of ${props.aliasName}: database storage, secrets, logs and queues`,

@@ -4,8 +4,10 @@
  * permissions are customer-managed, an encrypted log group with retention, a
  * security group with no open egress beyond HTTPS, a dead-letter queue for
  * asynchronous invocations (CloudFormation invokes custom resources that way)
- * and reserved concurrency. Later functions (the migration custom resource,
- * the Cognito triggers) take their settings from {@link IsolatedFunctions.prepare}.
+ * and reserved concurrency. Functions (the custom resources, the Cognito
+ * triggers) take their settings from {@link IsolatedFunctions.createFunctionResources};
+ * every custom resource goes through the CDK Provider framework, set up the
+ * same way by {@link IsolatedFunctions.createProvider}.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,8 +16,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance/acknowledge';
+import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { ManagedPolicyRole } from './managed-policy-role';
 
 /** Properties of {@link IsolatedFunctions}. */
@@ -35,7 +38,7 @@ export interface IsolatedFunctionsProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Options of one function prepared by {@link IsolatedFunctions.prepare}. */
+/** Options of one function's resources, made by {@link IsolatedFunctions.createFunctionResources}. */
 export interface IsolatedFunctionOptions {
   /** What the function is for; used in the descriptions of its role and security group. */
   readonly purpose: string;
@@ -71,8 +74,24 @@ export interface IsolatedFunctionResources {
   readonly settings: IsolatedFunctionSettings;
 }
 
+/** Options of a custom resource provider made by {@link IsolatedFunctions.createProvider}. */
+export interface IsolatedProviderOptions {
+  /** The function that handles the custom resource's events (it throws on failure). */
+  readonly onEventHandler: lambda.IFunction;
+  /** What the provider is for; used in the descriptions of its role and security group. */
+  readonly purpose: string;
+}
+
+/** What functions in the isolated subnets take from their shared settings. */
+export interface IIsolatedFunctions {
+  /** Creates the role, log group and security group of one function and returns the settings to spread into it. */
+  createFunctionResources(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources;
+  /** A CDK Provider framework for a custom resource, its own function set up like any other here. */
+  createProvider(scope: Construct, id: string, options: IsolatedProviderOptions): cr.Provider;
+}
+
 /** Shared resources of the functions in the isolated subnets of one stack. */
-export class IsolatedFunctions extends Construct {
+export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
   /** Dead-letter queue of every function's failed asynchronous invocations. */
   readonly deadLetterQueue: sqs.Queue;
   /** Network-interface permissions every function in a VPC needs; attached to each role. */
@@ -118,7 +137,11 @@ export class IsolatedFunctions extends Construct {
   }
 
   /** Creates the role, log group and security group of one function and returns the settings to spread into it. */
-  prepare(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources {
+  createFunctionResources(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources {
+    const reservedConcurrentExecutions = options.reservedConcurrentExecutions ?? 1;
+    if (!Number.isInteger(reservedConcurrentExecutions) || reservedConcurrentExecutions < 1) {
+      throw new Error(`IsolatedFunctions ${scope.node.path}/${id}: reservedConcurrentExecutions must be a positive integer, got ${reservedConcurrentExecutions}`);
+    }
     const role = new ManagedPolicyRole(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role: ${options.purpose}`,
@@ -154,10 +177,36 @@ export class IsolatedFunctions extends Construct {
         vpcSubnets: this.props.subnets,
         securityGroups: [securityGroup],
         deadLetterQueue: this.deadLetterQueue,
-        reservedConcurrentExecutions: options.reservedConcurrentExecutions ?? 1,
+        reservedConcurrentExecutions,
         architecture: lambda.Architecture.ARM_64,
         loggingFormat: lambda.LoggingFormat.JSON,
       },
     };
+  }
+
+  /**
+   * The CDK Provider framework for a custom resource (design decision 8: the handler throws on failure and the
+   * framework answers CloudFormation). Its framework function gets what every function here has: a role with
+   * customer-managed permissions, an encrypted log group, HTTPS-only egress, the dead-letter queue and reserved
+   * concurrency. It invokes the handler through the Lambda endpoint and posts the answer through the S3 gateway.
+   */
+  createProvider(scope: Construct, id: string, options: IsolatedProviderOptions): cr.Provider {
+    const resources = this.createFunctionResources(scope, id, { purpose: `CloudFormation custom resource framework: ${options.purpose}` });
+    const provider = new cr.Provider(scope, id, {
+      onEventHandler: options.onEventHandler,
+      vpc: this.props.vpc,
+      vpcSubnets: this.props.subnets,
+      securityGroups: [resources.securityGroup],
+      frameworkOnEventRole: resources.role,
+      logGroup: resources.logGroup,
+    });
+    const frameworkFunction = provider.node.findChild('framework-onEvent').node.defaultChild as lambda.CfnFunction;
+    frameworkFunction.reservedConcurrentExecutions = resources.settings.reservedConcurrentExecutions;
+    frameworkFunction.deadLetterConfig = { targetArn: this.deadLetterQueue.queueArn };
+    resources.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
+    acknowledge(resources.role.permissionsPolicy!, wildcardFinding(scope, `${options.onEventHandler.functionArn}:*`),
+      'The CDK Provider framework invokes the handler function by its ARN and by its qualified ARNs ' +
+        '(versions and aliases of that one function), which IAM can only express with the ":*" suffix.');
+    return provider;
   }
 }

@@ -62,6 +62,12 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
+    if (!/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-2])$/.test(props.cidr)) {
+      throw new Error(`Network ${this.node.path}: cidr must be an IPv4 block between /16 and /22, got "${props.cidr}"`);
+    }
+    if (props.availabilityZones.length < 2 || new Set(props.availabilityZones).size !== props.availabilityZones.length) {
+      throw new Error(`Network ${this.node.path}: availabilityZones must name at least 2 distinct zones, got ${JSON.stringify(props.availabilityZones)}`);
+    }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -127,7 +133,12 @@ export class Network extends Construct {
     new RestrictDefaultSecurityGroup(this, 'CloseDefaultSecurityGroup', {
       vpc: this.vpc,
       functions: this.functions,
-      networkDependencies: [this.addInterfaceEndpoint('Ec2', ec2.InterfaceVpcEndpointAwsService.EC2), this.s3Endpoint],
+      networkDependencies: [
+        this.addInterfaceEndpoint('Ec2', ec2.InterfaceVpcEndpointAwsService.EC2),
+        // The Provider framework's function invokes the handler, and posts the answer to S3.
+        this.addInterfaceEndpoint('Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA),
+        this.s3Endpoint,
+      ],
     });
   }
 

@@ -5,28 +5,28 @@
  * CloudFormation cannot change the default group, so a custom resource does.
  * aws-cdk-lib has one (`restrictDefaultSecurityGroup`), but its function runs
  * outside any VPC, which Control Tower (CT.LAMBDA.PR.3) and the HIPAA/NIST
- * packs refuse. This one runs in the isolated subnets, calls EC2 through its
- * interface endpoint and posts its CloudFormation response through the S3
- * gateway endpoint. It keeps the construct id and resource type of the
+ * packs refuse. This one runs in the isolated subnets behind the CDK Provider
+ * framework, like every custom resource here, and calls EC2 through its
+ * interface endpoint. It keeps the construct id and resource type of the
  * aws-cdk-lib version, which is what cdk-nag's VPCDefaultSecurityGroupClosed
  * looks for.
  */
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IDependable } from 'constructs';
-import type { IsolatedFunctions } from './isolated-functions';
+import type { IIsolatedFunctions } from './isolated-functions';
 
 /** Properties of a {@link RestrictDefaultSecurityGroup}. */
 export interface RestrictDefaultSecurityGroupProps {
   /** The VPC whose default security group is closed. */
   readonly vpc: ec2.Vpc;
   /** Shared settings of functions in the isolated subnets. */
-  readonly functions: IsolatedFunctions;
+  readonly functions: IIsolatedFunctions;
   /**
-   * What the custom resource must wait for: the EC2 interface endpoint and the
-   * S3 gateway endpoint its function needs.
+   * What the custom resource must wait for: the endpoints its functions call
+   * (EC2 and Lambda interface endpoints, the S3 gateway endpoint).
    */
   readonly networkDependencies: IDependable[];
 }
@@ -37,8 +37,8 @@ export interface RestrictDefaultSecurityGroupProps {
  * Create and Update revoke the two rules EC2 gives every default group (all
  * traffic from the group itself, all traffic out to 0.0.0.0/0; a rule already
  * gone is fine), so the function needs no Describe permission on "*"; Delete
- * leaves the group closed (the VPC deletes it). Errors become a FAILED
- * response whose reason is the error message; the response is always sent.
+ * leaves the group closed (the VPC deletes it). It throws on failure; the
+ * Provider framework answers CloudFormation.
  */
 const HANDLER = `
 const { EC2Client, RevokeSecurityGroupIngressCommand, RevokeSecurityGroupEgressCommand } = require('@aws-sdk/client-ec2');
@@ -53,24 +53,11 @@ async function close(groupId) {
     + (await revoke(new RevokeSecurityGroupEgressCommand({ GroupId: groupId,
       IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] })));
 }
-async function respond(event, status, reason, physicalId, data) {
-  const body = JSON.stringify({ Status: status, Reason: reason, PhysicalResourceId: physicalId, StackId: event.StackId,
-    RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data });
-  const res = await fetch(event.ResponseURL, { method: 'PUT', body, headers: { 'content-type': '' } });
-  if (!res.ok) throw new Error('CloudFormation response rejected: ' + res.status);
-}
 exports.handler = async (event) => {
   const groupId = event.ResourceProperties.DefaultSecurityGroupId;
-  const physicalId = event.PhysicalResourceId || 'closed-' + groupId;
-  try {
-    const revoked = event.RequestType === 'Delete' ? 0 : await close(groupId);
-    console.log(JSON.stringify({ requestType: event.RequestType, groupId, revoked }));
-    await respond(event, 'SUCCESS', 'OK', physicalId, { Revoked: String(revoked) });
-  } catch (error) {
-    const message = String((error && error.message) || error).slice(0, 1000);
-    console.error(JSON.stringify({ requestType: event.RequestType, groupId, error: message }));
-    await respond(event, 'FAILED', message, physicalId, {});
-  }
+  const revoked = event.RequestType === 'Delete' ? 0 : await close(groupId);
+  console.log(JSON.stringify({ requestType: event.RequestType, groupId, revoked }));
+  return { PhysicalResourceId: event.PhysicalResourceId || 'closed-' + groupId, Data: { Revoked: String(revoked) } };
 };
 `;
 
@@ -81,7 +68,7 @@ export class RestrictDefaultSecurityGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: RestrictDefaultSecurityGroupProps) {
     super(scope, id);
-    const resources = props.functions.prepare(this, 'Handler', {
+    const resources = props.functions.createFunctionResources(this, 'Handler', {
       purpose: `closes the default security group of ${props.vpc.node.path}`,
     });
     const groupArn = Stack.of(this).formatArn({
@@ -106,9 +93,13 @@ export class RestrictDefaultSecurityGroup extends Construct {
       ...resources.settings,
     });
 
+    const provider = props.functions.createProvider(this, 'Provider', {
+      onEventHandler: this.function,
+      purpose: `closes the default security group of ${props.vpc.node.path}`,
+    });
     // Same id and type as aws-cdk-lib's restrictDefaultSecurityGroup, under the VPC.
     const resource = new CustomResource(props.vpc, 'RestrictDefaultSecurityGroupCustomResource', {
-      serviceToken: this.function.functionArn,
+      serviceToken: provider.serviceToken,
       resourceType: 'Custom::VpcRestrictDefaultSG',
       properties: { DefaultSecurityGroupId: props.vpc.vpcDefaultSecurityGroup },
     });

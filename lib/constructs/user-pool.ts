@@ -18,7 +18,7 @@ export interface PlatformUserPoolProps {
   readonly mfa: 'optional' | 'required';
   /** Threat protection mode on the Plus plan. */
   readonly threatProtection: 'audit-only' | 'full-function';
-  /** Minimum password length. */
+  /** Minimum password length, 6 to 99 (Cognito's range). */
   readonly passwordMinLength: number;
   /** Access token lifetime. */
   readonly accessTokenValidity: Duration;
@@ -30,7 +30,7 @@ export interface PlatformUserPoolProps {
   readonly callbackUrls: string[];
   /** Allowed redirect URLs after sign-out. */
   readonly logoutUrls: string[];
-  /** Prefix of the Cognito domain that serves the authorization endpoints. */
+  /** Prefix of the Cognito domain that serves the authorization endpoints: lower-case letters, digits, hyphens. */
   readonly domainPrefix: string;
   /** Whether the pool refuses deletion. */
   readonly deletionProtection: boolean;
@@ -58,6 +58,12 @@ export class PlatformUserPool extends Construct {
 
   constructor(scope: Construct, id: string, props: PlatformUserPoolProps) {
     super(scope, id);
+    if (!Number.isInteger(props.passwordMinLength) || props.passwordMinLength < 6 || props.passwordMinLength > 99) {
+      throw new Error(`PlatformUserPool ${this.node.path}: passwordMinLength must be an integer from 6 to 99, got ${props.passwordMinLength}`);
+    }
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(props.domainPrefix)) {
+      throw new Error(`PlatformUserPool ${this.node.path}: domainPrefix must be lower-case letters, digits and hyphens, got "${props.domainPrefix}"`);
+    }
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       userPoolName: props.userPoolName,
       featurePlan: cognito.FeaturePlan.PLUS,

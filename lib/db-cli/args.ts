@@ -1,7 +1,7 @@
 /** Command-line parsing for `db`: no dependencies, errors that name the option. */
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../lambda/migrator/directives';
-import { SECRET_ARN, SQL_NAME } from '../../lambda/shared/names';
+import { parseDuration } from '../../lambda/migrator';
+import { SECRET_ARN, SQL_NAME } from '../../lambda/shared/input-formats';
 
 export const COMMANDS = ['migrate', 'plan', 'status', 'verify', 'repair', 'serve'] as const;
 export type Command = (typeof COMMANDS)[number];

@@ -4,7 +4,6 @@
  */
 import {
   inspect,
-  loadRunFiles,
   migrate,
   MigrationError,
   repair,
@@ -127,20 +126,12 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
   try {
     const target = { url: options.databaseUrl, dataDir: options.dataDir };
     const runner = runnerOptions(options, options.dataApi ? describeDataApi(options.dataApi) : describeTarget(target), io);
-    const opening = options.dataApi ? openDataApiDatabase(options.dataApi) : openDatabase(target);
-    // The files are read and hashed while the connection is being opened (a no-op run is mostly waiting):
-    // migrate parses statements only of the files it will run; plan, status and verify check every file.
-    const preloadedFiles = options.command === 'repair' ? undefined : loadRunFiles(runner, options.command === 'migrate');
-    // Both are awaited below; these handlers only keep a failure from counting as unhandled meanwhile.
-    opening.catch(() => {});
-    preloadedFiles?.catch(() => {});
-    db = await opening;
+    db = await (options.dataApi ? openDataApiDatabase(options.dataApi) : openDatabase(target));
     const deadline = Date.now() + options.timeoutMs;
     switch (options.command) {
       case 'migrate': {
         const result = await migrate(db.client, {
           ...runner,
-          preloadedFiles,
           deadline,
           lockTimeoutMs: options.lockTimeoutMs,
           statementTimeoutMs: options.statementTimeoutMs,
@@ -153,7 +144,7 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
       case 'plan':
       case 'status':
       case 'verify': {
-        const inspection = await inspect(db.client, { ...runner, preloadedFiles });
+        const inspection = await inspect(db.client, runner);
         for (const warning of inspection.warnings) io.err(`warning: ${warning}`);
         const code = options.command === 'status' ? statusExitCode(inspection) : inspection.error ? EXIT.error : EXIT.ok;
         if (options.json) {

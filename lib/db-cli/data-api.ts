@@ -6,7 +6,6 @@
 import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { countingClient, type SqlClient } from '../../lambda/migrator';
 import { sqlStateInMessage } from '../../lambda/shared/sql-state';
-import { importEsm } from '../esm-import';
 
 export interface DataApiTarget {
   readonly clusterArn: string;
@@ -44,7 +43,7 @@ export function dataApiSqlClient(client: RDSDataClient, target: DataApiTarget, s
 
 /** Opens the Data API "session" (the SDK is loaded only when this path is used). */
 export async function openDataApi(target: DataApiTarget): Promise<{ client: SqlClient & { readonly roundTrips: number; readonly statements: number }; close(): Promise<void> }> {
-  const sdk = await importEsm<typeof import('@aws-sdk/client-rds-data')>('@aws-sdk/client-rds-data');
+  const sdk = await import('@aws-sdk/client-rds-data');
   const client = new sdk.RDSDataClient({ maxAttempts: 3 });
   return { client: countingClient(dataApiSqlClient(client, target, sdk)), close: async () => client.destroy() };
 }

@@ -6,7 +6,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fromPglite, migrate, MigrationError } from '../../lambda/migrator';
-import { importEsm } from '../esm-import';
 import { openEmbeddedDatabase, type EmbeddedDatabase } from '../local/pglite';
 import type { CliOptions } from './args';
 import { cliLogger, EXIT, type Io } from './commands';
@@ -21,7 +20,7 @@ interface SocketServer {
 }
 
 async function listen(db: EmbeddedDatabase, port: number): Promise<SocketServer> {
-  const { PGLiteSocketServer } = await importEsm<typeof import('@electric-sql/pglite-socket', { with: { 'resolution-mode': 'import' } })>('@electric-sql/pglite-socket');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   // The ESM and CJS typings of PGlite differ only nominally; the instance is the one PGlite.
   const server = new PGLiteSocketServer({ db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'], port, host: '127.0.0.1' });
   await server.start();

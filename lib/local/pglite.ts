@@ -4,16 +4,6 @@
  * database of the CLI and of the schema tests, so local work and `npm test`
  * need no server (design decision 9).
  */
-import { importEsm } from '../esm-import';
-
-/** The ESM packages' types, as the import() calls below load them. */
-type EsmPglite = typeof import('@electric-sql/pglite', { with: { 'resolution-mode': 'import' } });
-type EsmVector = typeof import('@electric-sql/pglite-pgvector', { with: { 'resolution-mode': 'import' } });
-type EsmPgcrypto = typeof import('@electric-sql/pglite/contrib/pgcrypto', { with: { 'resolution-mode': 'import' } });
-type EsmUuidOssp = typeof import('@electric-sql/pglite/contrib/uuid_ossp', { with: { 'resolution-mode': 'import' } });
-type EsmCitext = typeof import('@electric-sql/pglite/contrib/citext', { with: { 'resolution-mode': 'import' } });
-type EsmBtreeGist = typeof import('@electric-sql/pglite/contrib/btree_gist', { with: { 'resolution-mode': 'import' } });
-
 /**
  * The extensions `migrations/001_extensions.sql` creates, loaded into PGlite.
  * Loaded by dynamic import: the packages are ESM, and a CLI run against a
@@ -21,11 +11,11 @@ type EsmBtreeGist = typeof import('@electric-sql/pglite/contrib/btree_gist', { w
  */
 async function embeddedExtensions() {
   const [{ vector }, { pgcrypto }, { uuid_ossp }, { citext }, { btree_gist }] = await Promise.all([
-    importEsm<EsmVector>('@electric-sql/pglite-pgvector'),
-    importEsm<EsmPgcrypto>('@electric-sql/pglite/contrib/pgcrypto'),
-    importEsm<EsmUuidOssp>('@electric-sql/pglite/contrib/uuid_ossp'),
-    importEsm<EsmCitext>('@electric-sql/pglite/contrib/citext'),
-    importEsm<EsmBtreeGist>('@electric-sql/pglite/contrib/btree_gist'),
+    import('@electric-sql/pglite-pgvector'),
+    import('@electric-sql/pglite/contrib/pgcrypto'),
+    import('@electric-sql/pglite/contrib/uuid_ossp'),
+    import('@electric-sql/pglite/contrib/citext'),
+    import('@electric-sql/pglite/contrib/btree_gist'),
   ]);
   return { vector, pgcrypto, uuid_ossp, citext, btree_gist };
 }
@@ -46,7 +36,7 @@ export interface EmbeddedDatabaseOptions {
 
 /** Opens (creating if needed) an embedded PostgreSQL with pgvector. */
 export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions = {}) {
-  const { PGlite } = await importEsm<EsmPglite>('@electric-sql/pglite');
+  const { PGlite } = await import('@electric-sql/pglite');
   return PGlite.create({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,

@@ -1,15 +1,11 @@
 /**
  * One environment's data tier in one stack: network, encryption key, Aurora
- * with its secrets and proxy, the Cognito user pool, and the SSM parameters
- * applications read.
+ * with its login secrets and proxy, the migration custom resource, the Cognito
+ * user pool and its triggers, and the SSM parameters applications read.
  *
  * One stack, not several: a value passed between stacks becomes an export that
  * blocks the next update which changes it, and the network, database and user
- * pool are deployed and rolled back together anyway. Later work adds to this
- * stack through its public members: the migration custom resource
- * (`network`, `database.masterSecret`, `database.adminClientSecurityGroup`,
- * `database.cluster`), the Cognito triggers (`userPool`, `database.cognitoSyncLogin`,
- * `database.grantDataApiAccess`, `network.addInterfaceEndpoint`).
+ * pool are deployed and rolled back together anyway.
  */
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -19,7 +15,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT } from '../constructs/application-proxy';
-import { AuroraDatabase } from '../constructs/aurora-database';
+import { AuroraDatabase, type LoginRole } from '../constructs/aurora-database';
 import { CognitoTriggers } from '../constructs/cognito-triggers';
 import { DatabaseMigrations } from '../constructs/database-migrations';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
@@ -50,6 +46,10 @@ export class DataTierStack extends Stack {
   readonly userPool: PlatformUserPool;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
+  /** The application's login: `app_login`, member of `app_user`; used by RDS Proxy. */
+  readonly appLogin: LoginRole;
+  /** The Cognito triggers' login: `cognito_sync_login`, member of `cognito_sync`; used over the Data API. */
+  readonly cognitoSyncLogin: LoginRole;
   /** The custom resource that migrates the database on deploy. */
   readonly migrations: DatabaseMigrations;
   /** The Cognito triggers that mirror users and add organization claims. */
@@ -60,13 +60,12 @@ export class DataTierStack extends Stack {
     const { config } = props;
     this.config = config;
     this.namePrefix = `${config.appName}-${config.name}`;
-    const isDev = config.database.removalPolicy === 'destroy';
-    // Keys, secrets, logs and the user pool outlive the stack outside dev.
-    const supportingRemovalPolicy = isDev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    // Keys, secrets, logs, queues and the user pool outlive the stack outside dev.
+    const retainUnlessDev = config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.encryptionKey = new DataEncryptionKey(this, 'DataKey', {
       aliasName: `${config.appName}/${config.name}/data`,
-      removalPolicy: supportingRemovalPolicy,
+      removalPolicy: retainUnlessDev,
     }).key;
 
     this.network = new Network(this, 'Network', {
@@ -75,7 +74,7 @@ export class DataTierStack extends Stack {
       encryptionKey: this.encryptionKey,
       flowLogRetention: config.network.flowLogRetentionDays,
       functionLogRetention: config.database.logRetentionDays,
-      removalPolicy: supportingRemovalPolicy,
+      removalPolicy: retainUnlessDev,
     });
 
     this.database = new AuroraDatabase(this, 'Database', {
@@ -103,13 +102,13 @@ export class DataTierStack extends Stack {
         snapshot: RemovalPolicy.SNAPSHOT,
         retain: RemovalPolicy.RETAIN,
       }[config.database.removalPolicy],
-      supportingRemovalPolicy,
+      secretsAndLogsRemovalPolicy: retainUnlessDev,
     });
+    this.appLogin = this.database.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
+    this.cognitoSyncLogin = this.database.addLogin('CognitoSyncLogin', { username: 'cognito_sync_login', memberOf: 'cognito_sync' });
 
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
-      cluster: this.database.cluster,
-      masterSecret: this.database.masterSecret,
-      databaseName: this.database.databaseName,
+      database: this.database,
       functions: this.network.functions,
       writerClientSecurityGroup: this.database.adminClientSecurityGroup,
       networkDependencies: [
@@ -118,22 +117,20 @@ export class DataTierStack extends Stack {
         this.network.addInterfaceEndpoint('Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA),
         this.network.s3Endpoint,
       ],
-      logins: [
-        { secret: this.database.appLogin.secret, memberOf: 'app_user' },
-        { secret: this.database.cognitoSyncLogin.secret, memberOf: 'cognito_sync' },
-      ],
+      logins: this.database.logins,
       allowSeeds: config.database.seedsEnabled,
       // CI passes `-c deployId=<run id>` to re-run on every deploy; a plain synth stays repeatable.
       deployId: this.node.tryGetContext('deployId') as string | undefined,
     });
     // A login's first rotation needs its role, which the migrations create.
-    for (const login of [this.database.appLogin, this.database.cognitoSyncLogin]) {
+    for (const login of this.database.logins) {
       login.rotation.node.addDependency(this.migrations.resource);
     }
 
     this.proxy = new ApplicationProxy(this, 'Proxy', {
       proxyName: this.namePrefix,
       database: this.database,
+      login: this.appLogin,
       vpc: this.network.vpc,
       subnets: this.network.databaseSubnets,
     });
@@ -151,12 +148,13 @@ export class DataTierStack extends Stack {
       logoutUrls: config.auth.logoutUrls,
       domainPrefix: config.auth.domainPrefix,
       deletionProtection: config.auth.deletionProtection,
-      removalPolicy: supportingRemovalPolicy,
+      removalPolicy: retainUnlessDev,
     });
 
     this.cognitoTriggers = new CognitoTriggers(this, 'CognitoTriggers', {
       userPool: this.userPool.userPool,
       database: this.database,
+      login: this.cognitoSyncLogin,
       functions: this.network.functions,
       dataApiEndpoint: this.network.addInterfaceEndpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
     });
@@ -183,8 +181,8 @@ export class DataTierStack extends Stack {
     p.publish('database/proxy-port', String(PROXY_PORT), 'Port of the RDS Proxy endpoint');
     p.publish('database/proxy-username', this.proxy.username, 'Database user applications connect as through the proxy');
     p.publish('database/master-secret-arn', this.database.masterSecret.secretArn, 'Secret of the master user (migrations only)');
-    p.publish('database/app-login-secret-arn', this.database.appLogin.secret.secretArn, 'Secret of the application login (app_login)');
-    p.publish('database/cognito-sync-secret-arn', this.database.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
+    p.publish('database/app-login-secret-arn', this.appLogin.secret.secretArn, 'Secret of the application login (app_login)');
+    p.publish('database/cognito-sync-secret-arn', this.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
     p.publish('network/vpc-id', this.network.vpc.vpcId, 'VPC of the data tier');
     p.publish('network/application-client-security-group-id', this.proxy.applicationClientSecurityGroup.securityGroupId, 'Security group application compute joins to reach the RDS Proxy');
     p.publish('auth/user-pool-id', this.userPool.userPool.userPoolId, 'Cognito user pool id');

@@ -216,7 +216,7 @@ describe('what app_user can never do', () => {
     const login = await openSeededDatabase();
     try {
       await login.exec('CREATE ROLE app_login_test LOGIN IN ROLE app_user; SET SESSION AUTHORIZATION app_login_test');
-      for (const role of ['service_role', 'rls_resolver', 'audit_writer', 'cognito_sync']) {
+      for (const role of ['service_role', 'rls_resolver', 'audit_writer', 'cognito_sync', 'cognito_mirror']) {
         await expect(login.exec(`SET ROLE ${role}`)).rejects.toMatchObject({ code: '42501' });
       }
       await login.exec('SET ROLE app_user');
@@ -234,15 +234,21 @@ describe('what app_user can never do', () => {
     expect(Number(owned.n)).toBe(0);
     const roles = (await db.query<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean; rolcanlogin: boolean }>(`
       SELECT rolname, rolsuper, rolbypassrls, rolcanlogin FROM pg_roles
-       WHERE rolname IN ('app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer') ORDER BY rolname`)).rows;
-    expect(roles).toHaveLength(5);
+       WHERE rolname IN ('app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror') ORDER BY rolname`)).rows;
+    expect(roles).toHaveLength(6);
     for (const r of roles) expect(r).toEqual({ rolname: r.rolname, rolsuper: false, rolbypassrls: false, rolcanlogin: false });
   });
 
-  test('cognito_sync reaches the users mirror and nothing else', async () => {
+  test('cognito_sync mirrors one user through the upsert function and touches no table', async () => {
     await acting(db, { unset: true }, async (as) => {
-      expect(await as.run(`INSERT INTO users (cognito_sub, email) VALUES ('sub-new', 'new@example.com')`)).toEqual({ rows: 1 });
-      expect(await as.run(`UPDATE users SET full_name = 'New Name' WHERE cognito_sub = 'sub-new'`)).toEqual({ rows: 1 });
+      const upsert = `SELECT tenancy.upsert_cognito_user($1, $2, true, $3)`;
+      expect(await as.run(upsert, ['sub-new', 'new@example.com', 'New'])).toEqual({ rows: 1 });
+      expect(await as.run(upsert, ['sub-new', 'new@example.com', 'New Name'])).toEqual({ rows: 1 });
+      expect(await as.asService(`SELECT full_name, status FROM users WHERE cognito_sub = 'sub-new'`)).toEqual([{ full_name: 'New Name', status: 'active' }]);
+      // migrations/011: no privilege on users at all, so no listing, no status change, no direct insert.
+      expect(await as.run('SELECT cognito_sub FROM users')).toEqual({ error: '42501' });
+      expect(await as.run(`UPDATE users SET status = 'disabled'`)).toEqual({ error: '42501' });
+      expect(await as.run(`INSERT INTO users (cognito_sub, email) VALUES ('sub-other', 'other@example.com')`)).toEqual({ error: '42501' });
       expect(await as.run('SELECT id FROM organizations')).toEqual({ error: '42501' });
       expect(await as.run('SELECT id FROM agent_tasks')).toEqual({ error: '42501' });
       expect(await as.run('SELECT token_hash FROM sessions')).toEqual({ error: '42501' });

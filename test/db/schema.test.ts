@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { applyFile, MIGRATIONS_DIR, openFreshDatabase, openSeededDatabase, SEEDS_DIR } from '../support/embedded';
+import { FUNCTIONS_EXECUTABLE_BY_PUBLIC, FUNCTIONS_WITHOUT_PG_TEMP_LAST, TENANT_INDEXES_NOT_LED_BY_ORGANIZATION } from '../support/schema-rules';
 
 const TABLES = [
   'organizations', 'organization_members', 'organization_invitations', 'users', 'sessions', 'roles', 'permissions',
@@ -158,15 +159,21 @@ describe('structure', () => {
     for (const table of TABLES) expect(appUser(table)).toContain('SELECT');
   });
 
-  test('every foreign key has an index led by its columns and an explicit ON DELETE', async () => {
+  // On a tenant table the index may put organization_id first (migrations/013: an index led by a user, role or
+  // permission key would let EXPLAIN count other tenants' rows); deleting the referenced row then reads the
+  // whole index instead of a few entries, which users, roles and permissions can afford.
+  test('every foreign key has an index led by its columns (or by organization_id, then its columns) and an explicit ON DELETE', async () => {
     const unindexed = await rows<{ conname: string }>(`
       SELECT c.conname FROM pg_constraint c
        WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
          AND NOT EXISTS (
            SELECT 1 FROM pg_index i
             WHERE i.indrelid = c.conrelid
-              AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
-              AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)`);
+              AND (   ((i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+                       AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)
+                   OR ((i.indkey::int2[])[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = c.conrelid AND attname = 'organization_id')
+                       AND (i.indkey::int2[])[1:cardinality(c.conkey)] @> c.conkey
+                       AND (i.indkey::int2[])[1:cardinality(c.conkey)] <@ c.conkey)))`);
     expect(unindexed).toEqual([]);
     const implicit = await rows<{ conname: string }>(`
       SELECT conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND confdeltype = 'a'`);
@@ -202,7 +209,7 @@ describe('structure', () => {
     expect(open).toEqual([]);
   });
 
-  test('every SECURITY DEFINER function pins search_path and belongs to a NOLOGIN role', async () => {
+  test('every SECURITY DEFINER function pins search_path with pg_temp last and belongs to a NOLOGIN role', async () => {
     const definers = await rows<{ proname: string; config: string[] | null; owner: string; canlogin: boolean }>(`
       SELECT p.proname, p.proconfig AS config, r.rolname AS owner, r.rolcanlogin AS canlogin
         FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
@@ -210,14 +217,26 @@ describe('structure', () => {
     expect(definers.map((d) => d.proname).sort()).toEqual([
       'accept_invitation', 'audit_row_change', 'decline_invitation', 'held_permission_ids', 'holds_permission',
       'is_active_user', 'is_system_role_name', 'member_organization_ids', 'my_invitations', 'my_organizations',
-      'permitted_organization_ids', 'role_grant_refusal', 'sign_in_claims', 'token_claims', 'visible_user_ids',
+      'permitted_organization_ids', 'role_grant_refusal', 'sign_in_claims', 'token_claims', 'upsert_cognito_user', 'visible_user_ids',
     ]);
     for (const d of definers) {
-      // pg_temp last (issue 16 adds it to the functions of 003 that still lack it).
-      expect(d.config?.find((c) => c.startsWith('search_path='))).toMatch(/^search_path=pg_catalog, public(, pg_temp)?$/);
-      expect(['rls_resolver', 'audit_writer', 'membership_keeper', 'user_mirror']).toContain(d.owner);
+      expect(d.config).toContain('search_path=pg_catalog, public, pg_temp');
+      expect(['rls_resolver', 'audit_writer', 'cognito_mirror', 'membership_keeper', 'user_mirror']).toContain(d.owner);
       expect(d.canlogin).toBe(false);
     }
+  });
+
+  // The rules the real-server tier checks too (test/server/catalog.test.ts), over every function and index.
+  test('every trigger function, and every function whose body is parsed at run time, pins search_path with pg_temp last', async () => {
+    expect(await rows(FUNCTIONS_WITHOUT_PG_TEMP_LAST)).toEqual([]);
+  });
+
+  test('PUBLIC executes no function of the schema (extension members aside)', async () => {
+    expect(await rows(FUNCTIONS_EXECUTABLE_BY_PUBLIC)).toEqual([]);
+  });
+
+  test('every index of a tenant table leads with organization_id, but for the documented exceptions', async () => {
+    expect(await rows(TENANT_INDEXES_NOT_LED_BY_ORGANIZATION)).toEqual([]);
   });
 
   test('policy helpers are STABLE and set-returning, so PostgreSQL runs them once per statement', async () => {
@@ -252,7 +271,7 @@ describe('structure', () => {
   test('users mirrors Cognito: unique sub, case-insensitive unique email', async () => {
     await db.exec('BEGIN; SET LOCAL ROLE cognito_sync');
     try {
-      await expect(db.exec(`INSERT INTO users (cognito_sub, email) VALUES ('new-sub', 'ALICE@ACME.COM')`)).rejects.toMatchObject({ code: '23505' });
+      await expect(db.exec(`SELECT tenancy.upsert_cognito_user('new-sub', 'ALICE@ACME.COM', true, NULL)`)).rejects.toMatchObject({ code: '23505' });
     } finally {
       await db.exec('ROLLBACK');
     }

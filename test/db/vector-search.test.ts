@@ -101,8 +101,8 @@ describe('migration 005 on its own', () => {
         SET ROLE rds_master;`);
       for (const file of upTo003.slice(1)) await applyFile(db, file);
       // The reference data (system roles, permissions) the seeds held when 005 was written; it is a migration
-      // now (020), which needs nothing after 003.
-      const referenceData = '020_reference_data.sql';
+      // now (014), which needs nothing after 003.
+      const referenceData = '014_reference_data.sql';
       await applyFile(db, join(MIGRATIONS_DIR, referenceData));
       await applyFile(db, join(SEEDS_DIR, '001_sample_data.sql'));
       await applyFile(db, MIGRATION);

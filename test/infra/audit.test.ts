@@ -11,17 +11,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { auditAssembly, readCloudAssembly, renderJson, renderMarkdown, type AuditReport, type StackAudit } from '../../lib/audit';
 import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
-import { resourcesOfType, synthesize, type Synthesized } from './synth';
+import { resourcesOfType, synthesize, synthesizedApp, type Synthesized } from './synth';
 import { WeakenedDataTier, type Weaknesses } from './weakened-data-tier';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 let synth: Synthesized;
 let report: AuditReport;
-beforeAll(() => {
-  synth = synthesize();
+beforeAll(async () => {
+  synth = await synthesizedApp();
   report = auditAssembly(readCloudAssembly(synth.outdir));
-});
+}, 600_000);
 
 const STAGES: [string, EnvironmentConfig][] = [
   ['Dev', loadEnvironmentConfig('dev')],

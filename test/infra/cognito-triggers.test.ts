@@ -4,12 +4,12 @@
  * ExecuteStatement on the one cluster as the one Cognito sync login.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON */
-import { resourcesOfType, synthesize, type Synthesized } from './synth';
+import { resourcesOfType, synthesizedApp, type Synthesized } from './synth';
 
 let synth: Synthesized;
-beforeAll(() => {
-  synth = synthesize(['dev', 'prod']);
-}, 300_000);
+beforeAll(async () => {
+  synth = await synthesizedApp();
+}, 600_000);
 
 const functionsOf = (template: Record<string, any>) => resourcesOfType(template, 'AWS::Lambda::Function');
 const trigger = (template: Record<string, any>, prefix: string) =>

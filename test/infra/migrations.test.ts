@@ -1,22 +1,21 @@
 /**
  * The migration custom resource in the synthesized templates: function, provider, resource with its content
- * hash, timeouts, ordering and network wiring; and what changes the hash (migration files) and what does not.
+ * hash, timeouts, ordering and network wiring; and what changes the hash (any file the function runs) and what
+ * does not.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON */
-import { App, Stack } from 'aws-cdk-lib';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { contentHash } from '../../lib/constructs/content-hash';
-import { DatabaseMigrations } from '../../lib/constructs/database-migrations';
-import { resourcesOfType, synthesize, type Synthesized } from './synth';
+import { bundledFiles, contentHash } from '../../lib/constructs/content-hash';
+import { resourcesOfType, synthesizedApp, type Synthesized } from './synth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let synth: Synthesized;
 
-beforeAll(() => {
-  synth = synthesize(['dev', 'prod'], undefined, { deployId: 'run-42' });
-}, 300_000);
+beforeAll(async () => {
+  synth = await synthesizedApp();
+}, 600_000);
 
 const only = (template: Record<string, any>, type: string) => {
   const found = Object.entries(resourcesOfType(template, type));
@@ -36,10 +35,10 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     expect(fn.Properties.Environment.Variables).toEqual({ NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem', NODE_OPTIONS: '--enable-source-maps' });
   });
 
-  test('the custom resource carries the content hash, the deploy id, and a service timeout just above the function’s', () => {
+  test('the custom resource carries the content hash, no deploy id unless CI passes one, and a service timeout just above the function’s', () => {
     const [, resource] = only(template(), 'Custom::DatabaseMigrations');
     expect(resource.Properties.Hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(resource.Properties.DeployId).toBe('run-42');
+    expect(resource.Properties.DeployId).toBeUndefined();
     expect(Number(resource.Properties.ServiceTimeout)).toBe(600 + 120);
     expect(resource.Properties.AllowSeeds).toBe(stage === 'Prod' ? 'false' : 'true');
     expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['app_user', 'cognito_sync']);
@@ -142,19 +141,15 @@ describe('the content hash', () => {
     expect(hashOf(dir)).toBe(before);
   });
 
-  test('the synthesized hash is the hash of the project’s files (seeds only where they run)', () => {
+  test('the synthesized hash covers every file the function’s bundle is made of, lambda/shared included, and the SQL it ships (seeds only where they run)', () => {
+    const files = bundledFiles(ROOT, path.join(ROOT, 'lambda', 'migrate-handler', 'index.ts'), ['@aws-sdk/*', 'pg-native']);
+    const names = files.map((f) => path.relative(ROOT, f).split(path.sep).join('/'));
+    expect(names).toEqual(expect.arrayContaining(['lambda/migrate-handler/handler.ts', 'lambda/migrator/migrate.ts', 'node_modules/pg/lib/client.js']));
+    expect(names.filter((n) => n.startsWith('lambda/shared/')).length).toBeGreaterThan(0);
+    expect(names.filter((n) => n.startsWith('lib/'))).toEqual([]);
     const [, resource] = only(synth.templates.Dev, 'Custom::DatabaseMigrations');
-    const expected = contentHash(ROOT, ['migrations', 'seeds', 'lambda/migrator', 'lambda/migrate-handler'].map((d) => path.join(ROOT, d)));
-    expect(resource.Properties.Hash).toBe(expected);
+    expect(resource.Properties.Hash).toBe(contentHash(ROOT, [...files, path.join(ROOT, 'migrations'), path.join(ROOT, 'seeds')]));
     const [, prodResource] = only(synth.templates.Prod, 'Custom::DatabaseMigrations');
-    const prodExpected = contentHash(ROOT, ['migrations', 'lambda/migrator', 'lambda/migrate-handler'].map((d) => path.join(ROOT, d)));
-    expect(prodResource.Properties.Hash).toBe(prodExpected);
+    expect(prodResource.Properties.Hash).toBe(contentHash(ROOT, [...files, path.join(ROOT, 'migrations')]));
   });
-});
-
-test('bad props fail synth with the property named', () => {
-  const stack = new Stack(new App(), 'S');
-  expect(() => new DatabaseMigrations(stack, 'M', { timeout: { toSeconds: () => 30, toHumanString: () => '30 seconds' } } as never))
-    .toThrow(/timeout must be between 1 and 15 minutes, got 30 seconds/);
-  expect(() => new DatabaseMigrations(stack, 'N', { deployId: 'has spaces' } as never)).toThrow(/deployId must be/);
 });

@@ -1,14 +1,17 @@
 /**
- * Synthesizes the real app the way `cdk synth` does (the feature flags of
- * cdk.json, compliance checks on, no AWS account), once per caller, and reads
- * the templates back from the cloud assembly.
+ * Synthesizes the real app the way `cdk synth` does (the feature flags of cdk.json, compliance checks on, no AWS
+ * account) and reads the templates back from the cloud assembly.
+ *
+ * `synthesizedApp()` is the app of every stage as shipped, synthesized once per test run and shared by every test
+ * file: the first file to ask synthesizes it into the run's directory (test/setup/global-setup.mjs makes one),
+ * the others wait for it. `synthesize()` is a fresh synth, for tests that change the app first.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON read back from cdk.out */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildApp, type BuiltApp } from '../../lib/app';
+import { readCloudAssembly, type StackArtifact } from '../../lib/audit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -17,15 +20,42 @@ export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
 }
 
-/** A synthesized app: its assembly directory and each stage's template by stage id. */
+/** A synthesized app: its assembly directory and each stage's data tier stack. */
 export interface Synthesized {
-  readonly built: BuiltApp;
-  readonly assembly: CloudAssembly;
   readonly outdir: string;
-  /** Template JSON by stage id (Dev, Staging, Prod). */
+  /** The data tier stack of each stage, by stage id (Dev, Staging, Prod). */
+  readonly stacks: Record<string, StackArtifact>;
+  /** Template JSON by stage id. */
   readonly templates: Record<string, Record<string, any>>;
   /** Raw template text by stage id, as written to cdk.out. */
   readonly templateText: Record<string, string>;
+}
+
+/** The stacks and templates of the assembly in `outdir`. */
+function readSynthesized(outdir: string): Synthesized {
+  const stacks: Record<string, StackArtifact> = {};
+  const templateText: Record<string, string> = {};
+  for (const stage of readCloudAssembly(outdir).stages) {
+    stacks[stage.name] = stage.stacks[0];
+    templateText[stage.name] = fs.readFileSync(path.join(outdir, stage.stacks[0].templateFile), 'utf8');
+  }
+  const templates = Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, stack.template as Record<string, any>]));
+  return { outdir, stacks, templates, templateText };
+}
+
+function synthesizeInto(
+  outdir: string,
+  environments: readonly string[],
+  mutate?: (built: BuiltApp) => void,
+  extraContext: Record<string, unknown> = {},
+): BuiltApp {
+  // No account from the environment: templates stay account-agnostic and comparable.
+  delete process.env.CDK_DEFAULT_ACCOUNT;
+  delete process.env.CDK_DEFAULT_REGION;
+  const built = buildApp({ environments, appProps: { outdir, context: { ...cdkJsonContext(), ...extraContext } } });
+  mutate?.(built);
+  built.app.synth();
+  return built;
 }
 
 /**
@@ -36,22 +66,45 @@ export function synthesize(
   environments: string[] = ['dev', 'staging', 'prod'],
   mutate?: (built: BuiltApp) => void,
   extraContext: Record<string, unknown> = {},
-): Synthesized {
-  // No account from the environment: templates stay account-agnostic and comparable.
-  delete process.env.CDK_DEFAULT_ACCOUNT;
-  delete process.env.CDK_DEFAULT_REGION;
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-'));
-  const built = buildApp({ environments, appProps: { outdir, context: { ...cdkJsonContext(), ...extraContext } } });
-  mutate?.(built);
-  const assembly = built.app.synth();
-  const templates: Record<string, Record<string, any>> = {};
-  const templateText: Record<string, string> = {};
-  for (const stage of Object.values(built.stages)) {
-    const stack = assembly.getNestedAssembly(stage.artifactId).getStackArtifact(stage.dataTier.artifactId);
-    templateText[stage.stageName] = fs.readFileSync(stack.templateFullPath, 'utf8');
-    templates[stage.stageName] = JSON.parse(templateText[stage.stageName]);
+): Synthesized & { readonly built: BuiltApp } {
+  // As deep below the temporary directory as the shared synth's: bundles' source maps name the project relative
+  // to the assembly, so only assemblies at the same depth can be compared byte for byte.
+  const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-out-')), 'cdk.out');
+  const built = synthesizeInto(outdir, environments, mutate, extraContext);
+  return { ...readSynthesized(outdir), built };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The app as shipped, every stage, synthesized once per test run (see the header). */
+export async function synthesizedApp(): Promise<Synthesized> {
+  const runDir = process.env.SAAS_TEST_RUN_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'saas-test-run-'));
+  const outdir = path.join(runDir, 'cdk.out');
+  const done = path.join(runDir, 'synth.done');
+  const failed = path.join(runDir, 'synth.failed');
+  let mine = true;
+  try {
+    fs.mkdirSync(path.join(runDir, 'synth.lock'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    mine = false;
   }
-  return { built, assembly, outdir, templates, templateText };
+  if (mine) {
+    try {
+      synthesizeInto(outdir, ['dev', 'staging', 'prod']);
+      fs.writeFileSync(done, '');
+    } catch (error) {
+      fs.writeFileSync(failed, String((error as Error).stack ?? error));
+      throw error;
+    }
+  } else {
+    // Another test file is synthesizing it.
+    for (const giveUp = Date.now() + 10 * 60_000; !fs.existsSync(done); await sleep(200)) {
+      if (fs.existsSync(failed)) throw new Error(`the shared synth failed in another test file:\n${fs.readFileSync(failed, 'utf8')}`);
+      if (Date.now() > giveUp) throw new Error(`the shared synth in ${runDir} did not finish within 10 minutes`);
+    }
+  }
+  return readSynthesized(outdir);
 }
 
 /** Every file below `dir`, relative path to content, for byte comparison. */

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { createMigrationHandler, type Connect } from '../../lambda/migrate-handler/handler';
-import { DEFAULT_LOCK_KEY, fromPgClient } from '../../lambda/migrator';
+import { countingClient, DEFAULT_LOCK_KEY, fromPgClient } from '../../lambda/migrator';
 import { createLogger } from '../../lambda/shared/logger';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -144,6 +144,23 @@ test('Update applies only what is new, and an Update with nothing new changes no
   expect(await historyVersions()).toEqual([1, 2, 3, 4]);
 });
 
+test('an Update with nothing new sends one statement, the history read, before the logins are synced', async () => {
+  await handlerFor('v2')(event('create'), context());
+  // Without logins, everything the handler sends is the migration part.
+  const update = event('update');
+  update.ResourceProperties.Logins = [];
+  let counted: ReturnType<typeof countingClient> | undefined;
+  const counting: Connect = async (credentials, db) => {
+    const session = await connect(credentials, db);
+    counted = countingClient(session.client);
+    return { client: counted, close: session.close };
+  };
+  const response = await handlerFor('v2', { connect: counting })(update, context());
+  expect(response.Data).toMatchObject({ CurrentVersion: '4', Applied: '', SeedsApplied: '', Rollback: 'false' });
+  expect(counted!.statements).toBe(1);
+  expect(counted!.log[0]).toContain('FROM migration_history.runner');
+});
+
 test('a rollback Update (older files, newer database) succeeds and changes nothing', async () => {
   await handlerFor('v2')(event('create'), context());
   const before = await inDatabase(`SELECT * FROM migration_history.applied_files ORDER BY kind, version`);
@@ -215,7 +232,8 @@ test('a wrong password is not retried', async () => {
 });
 
 test('answers before the function times out when another deploy holds the lock', async () => {
-  const holder = new Client({ connectionString: Object.assign(new URL(serverUrl.toString()), { pathname: `/${database}` }).toString() });
+  // Another deploy: a session of the same master user.
+  const holder = new Client({ host: serverUrl.hostname, port: Number(serverUrl.port), database, user: master.username, password: master.password });
   await holder.connect();
   await holder.query('SELECT pg_advisory_lock($1::bigint)', [DEFAULT_LOCK_KEY]);
   try {

@@ -9,11 +9,11 @@ import { createDeployer, projectMigrations } from './support/deploy';
 import { connectTo, createServerDatabase, describeServer, withConnection, type ServerDatabase } from './support/server';
 
 const ALL = projectMigrations();
-const OLDER = projectMigrations(ALL.length - 1);
-const latestFile = ALL[ALL.length - 1].displayPath!;
-// Versions as the runner records them, from the file names (numbers may leave gaps, e.g. 006 then 020).
-const VERSIONS = ALL.map((file) => file.fileName.split('_')[0]);
-const LATEST = Number(VERSIONS[VERSIONS.length - 1]);
+const LATEST = ALL.length;
+const OLDER = projectMigrations(LATEST - 1);
+/** The newest migration that runs in one transaction (a no-transaction file records progress by design). */
+const TRANSACTIONAL = ALL.map((file) => !/^-- migrate:no-transaction/.test(file.text)).lastIndexOf(true) + 1;
+const transactionalFile = ALL[TRANSACTIONAL - 1].displayPath!;
 
 const history = (db: ServerDatabase) =>
   withConnection(db.ownerUrl, async (owner) =>
@@ -41,10 +41,10 @@ describeServer('deploys meeting other sessions', () => {
     try {
       const responses = await Promise.all([deployer.deploy(ALL, 'create'), deployer.deploy(ALL, 'create')]);
       const applied = responses.map((r) => r.Data.Applied).sort();
-      expect(applied).toEqual(['', VERSIONS.join(',')]);
+      expect(applied).toEqual(['', ALL.map((_, i) => String(i + 1).padStart(3, '0')).join(',')]);
       expect(responses.map((r) => r.Data.CurrentVersion)).toEqual([String(LATEST), String(LATEST)]);
       const rows = await history(db);
-      expect(rows.filter((r) => r.kind === 'migration').map((r) => Number(r.version))).toEqual(VERSIONS.map(Number));
+      expect(rows.filter((r) => r.kind === 'migration').map((r) => Number(r.version))).toEqual(ALL.map((_, i) => i + 1));
       // Both synced the same logins; each still logs in.
       for (const login of [deployer.app, deployer.sync]) {
         await withConnection(db.loginUrl(login), (client) => client.query('SELECT 1'));
@@ -87,7 +87,7 @@ describeServer('deploys meeting other sessions', () => {
       writing = false;
       await writes;
 
-      expect(response.Data).toMatchObject({ CurrentVersion: String(LATEST), Applied: VERSIONS[VERSIONS.length - 1] });
+      expect(response.Data).toMatchObject({ CurrentVersion: String(LATEST), Applied: String(LATEST).padStart(3, '0') });
       const [{ n }] = await withConnection(db.ownerUrl, async (owner) => {
         await owner.query('BEGIN; SET LOCAL ROLE service_role');
         const { rows } = await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM agent_tasks WHERE agent_type = 'concurrent'`);
@@ -103,37 +103,38 @@ describeServer('deploys meeting other sessions', () => {
     }
   });
 
-  test('an application transaction holding a lock the migration needs: the deploy fails on lock_timeout, naming the file, and changes nothing', async () => {
+  test('an application transaction holding a lock the newest transactional migration needs: the deploy fails on lock_timeout, naming the file, and changes nothing', async () => {
     const db = await fresh('empty');
     const deployer = createDeployer(db);
     let app: Client | undefined;
     try {
-      await deployer.deploy(OLDER, 'create');
+      await deployer.deploy(projectMigrations(TRANSACTIONAL - 1), 'create');
       const policiesBefore = await policies(db);
       const historyBefore = await history(db);
 
-      // A long request: its transaction has read every table the newest migration alters.
+      // A long request: its transaction has read every table and is writing one.
       app = await connectTo(db.loginUrl(deployer.app), 'long-request');
       await app.query('BEGIN');
       await app.query('SELECT set_app_user($1)', [SEED.user.alice]);
       for (const table of ['organizations', 'organization_members', 'users', 'sessions', 'roles', 'user_roles', 'agent_tasks', 'agent_results']) {
         await app.query(`SELECT count(*) FROM ${table}`);
       }
+      expect((await app.query('UPDATE agent_tasks SET priority = priority WHERE organization_id = $1', [SEED.org.acme])).rowCount).toBeGreaterThan(0);
 
       const started = Date.now();
-      const failure = await deployer.deploy(ALL, 'update', { reserveMs: 0 }).then(
+      const failure = await deployer.deploy(projectMigrations(TRANSACTIONAL), 'update', { reserveMs: 0 }).then(
         () => undefined,
         (error: Error) => error,
       );
-      expect(failure?.message).toMatch(new RegExp(`${latestFile.replace('.', '\\.')}:\\d+: ERROR 55P03: .*lock`));
+      expect(failure?.message).toMatch(new RegExp(`${transactionalFile.replace('.', '\\.')}:\\d+: ERROR 55P03: .*lock`));
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(await policies(db)).toEqual(policiesBefore);
       expect(await history(db)).toEqual(historyBefore);
 
       // Once the request ends, the same deploy goes through.
       await app.query('COMMIT');
-      const retry = await deployer.deploy(ALL, 'update');
-      expect(retry.Data).toMatchObject({ CurrentVersion: String(LATEST), Applied: VERSIONS[VERSIONS.length - 1] });
+      const retry = await deployer.deploy(projectMigrations(TRANSACTIONAL), 'update');
+      expect(retry.Data).toMatchObject({ CurrentVersion: String(TRANSACTIONAL), Applied: String(TRANSACTIONAL).padStart(3, '0') });
     } finally {
       await app?.end();
       deployer.restore();

@@ -21,7 +21,7 @@ import { createServerDatabase, describeServer, sqlStateOf, withConnection, type 
 const CLUSTER_ARN = 'arn:aws:rds:eu-west-1:111122223333:cluster:saas-dev';
 const ALL = projectMigrations();
 const OLDER = projectMigrations(ALL.length - 1);
-// Versions as the runner records them, from the file names (numbers may leave gaps, e.g. 006 then 020).
+// Versions as the runner records them, from the file names.
 const VERSIONS = ALL.map((file) => file.fileName.split('_')[0]);
 const LATEST = Number(VERSIONS[VERSIONS.length - 1]);
 const PREVIOUS = Number(VERSIONS[VERSIONS.length - 2]);

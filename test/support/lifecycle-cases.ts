@@ -23,7 +23,7 @@ export interface LifecycleHarness {
   close(): Promise<void>;
 }
 
-/** What the migrations say each system role grants (020_reference_data.sql). */
+/** What the migrations say each system role grants (014_reference_data.sql). */
 export const SYSTEM_ROLE_GRANTS: Record<string, string[]> = {
   super_admin: [
     'organizations:read', 'organizations:update', 'organizations:delete',
@@ -66,7 +66,7 @@ export function describeTenantLifecycle(open: () => Promise<LifecycleHarness>): 
   let harness: LifecycleHarness | undefined;
   const h = () => harness!;
 
-  /** A user signs in through Cognito: the pre-token trigger's call mirrors them (migrations/025). */
+  /** A user signs in through Cognito: the pre-token trigger's call mirrors them (migrations/019). */
   async function signUp(name: string, options: { verified?: boolean } = {}): Promise<string> {
     const sub = `sub-${name}`;
     await h().cognito('SELECT tenancy.sign_in_claims($1, $2, $3, $4) AS claims', [sub, `${name}@example.com`, options.verified ?? true, name]);

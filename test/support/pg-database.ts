@@ -15,12 +15,9 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-/**
- * A connected client; errors from a killed backend are recorded instead of crashing the process.
- * `pipeline` makes it a pipelining client, as the db CLI's is.
- */
-export async function connect(url: string, applicationName = 'migrator-test', options: { pipeline?: boolean } = {}): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: applicationName, pipeline: options.pipeline ?? false });
+/** A connected client; errors from a killed backend are recorded instead of crashing the process. */
+export async function connect(url: string, applicationName = 'migrator-test'): Promise<Client> {
+  const client = new Client({ connectionString: url, application_name: applicationName });
   client.on('error', () => {});
   await client.connect();
   return client;

@@ -74,11 +74,31 @@ export interface ServerDatabase {
   drop(): Promise<void>;
 }
 
-/** A database of this file's own, created by the owner as a copy of a template. */
+/**
+ * Gives `name` the database privileges of `template`, as the owner. CREATE DATABASE … TEMPLATE copies a database's
+ * contents but not its own privileges (the ACL lives in the shared catalog), so without this a copy would grant
+ * PUBLIC what the migrations revoked (TEMPORARY, 009) and would not be the database the migrations made.
+ */
+async function copyDatabasePrivileges(owner: Client, template: string, name: string): Promise<void> {
+  const { rows } = await owner.query<{ grantee: string; privilege: string }>(
+    `SELECT CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(e.grantee)) END AS grantee, e.privilege_type AS privilege
+       FROM pg_database AS d, aclexplode(d.datacl) AS e
+      WHERE d.datname = $1 AND d.datacl IS NOT NULL`,
+    [template],
+  );
+  if (rows.length === 0) return; // the template has the default privileges, which the copy has too
+  await owner.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+  for (const { grantee, privilege } of rows) await owner.query(`GRANT ${privilege} ON DATABASE ${name} TO ${grantee}`);
+}
+
+/** A database of this file's own, created by the owner as a copy of a template (privileges included). */
 export async function createServerDatabase(template: Template): Promise<ServerDatabase> {
   const { ownerUrl, adminUrl, prefix } = tier();
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await withConnection(ownerUrl, (owner) => owner.query(`CREATE DATABASE ${name}${template === 'empty' ? '' : ` TEMPLATE ${prefix}_${template}`}`));
+  await withConnection(ownerUrl, async (owner) => {
+    await owner.query(`CREATE DATABASE ${name}${template === 'empty' ? '' : ` TEMPLATE ${prefix}_${template}`}`);
+    if (template !== 'empty') await copyDatabasePrivileges(owner, `${prefix}_${template}`, name);
+  });
   return {
     name,
     ownerUrl: withUrl(ownerUrl, { database: name }),

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../../lambda/migrator/directives';
 import { MigrationError } from '../../../lambda/migrator/errors';
-import { checksumSql, normalizeSql, parseFileName, parseSqlFiles, validateSqlFiles, type SqlSource } from '../../../lambda/migrator/files';
+import { checksumSql, normalizeSql, parseFileName, parseSqlFiles, type SqlSource } from '../../../lambda/migrator/files';
 
 const src = (fileName: string, text: string): SqlSource => ({ fileName, displayPath: `migrations/${fileName}`, text });
 
@@ -95,20 +95,11 @@ describe('parseSqlFiles', () => {
   });
 });
 
-describe('lazy parsing', () => {
-  const sources = [src('001_a.sql', 'SELECT 1;'), src('002_b.sql', "SELECT 'open"), src('003_c.sql', 'COMMIT;')];
-
-  it('checks names, versions and checksums at once, statements only when asked', () => {
-    const files = parseSqlFiles(sources, 'migration', { lazy: true });
-    expect(files.map((f) => f.checksum)).toEqual(sources.map((s) => checksumSql(s.text)));
-    expect(files[0].statements).toHaveLength(1);
-    expect(() => files[1].statements).toThrow(/unterminated quoted string/);
-    expect(() => validateSqlFiles(files)).toThrow(/2 problems in migration files:\n.*002_b\.sql:1:8: unterminated quoted string\n.*003_c\.sql:1:1: COMMIT is not allowed/);
-    expect(() => validateSqlFiles([files[0]])).not.toThrow();
-  });
-
-  it('still refuses bad names and duplicate versions up front', () => {
-    expect(() => parseSqlFiles([src('001_a.sql', 'x'), src('01_b.sql', 'y')], 'migration', { lazy: true })).toThrow(/duplicate version 1/);
+describe('problems in several files', () => {
+  it('are reported together, each with its file, line and column', () => {
+    const sources = [src('001_a.sql', 'SELECT 1;'), src('002_b.sql', "SELECT 'open"), src('003_c.sql', 'COMMIT;')];
+    expect(() => parseSqlFiles(sources, 'migration')).toThrow(/2 problems in migration files:\n.*002_b\.sql:1:8: unterminated quoted string\n.*003_c\.sql:1:1: COMMIT is not allowed/);
+    expect(parseSqlFiles([sources[0]], 'migration')[0].statements).toHaveLength(1);
   });
 });
 

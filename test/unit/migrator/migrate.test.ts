@@ -1,4 +1,5 @@
-import { inspect, loadRunFiles, migrate, MigrationError, type SqlClient } from '../../../lambda/migrator';
+import { inspect, migrate, MigrationError, type SqlClient } from '../../../lambda/migrator';
+import { loadRunFiles } from '../../../lambda/migrator/migrate';
 
 const sources = (...specs: Array<[string, string]>) => specs.map(([fileName, text]) => ({ fileName, text }));
 
@@ -31,15 +32,15 @@ describe('migrate deadline', () => {
 describe('loadRunFiles', () => {
   it('does not parse seeds that will not run, so a broken seed cannot stop a deploy that forbids seeds', async () => {
     const options = { migrations: sources(['001_a.sql', 'SELECT 1;']), seeds: sources(['001_broken.sql', "SELECT 'unterminated"]) };
-    const files = await loadRunFiles({ ...options, allowSeeds: false });
+    const files = loadRunFiles({ ...options, allowSeeds: false });
     expect(files.seeds).toBeUndefined();
     expect(files.seedFilesIgnored).toEqual([{ kind: 'seed', version: 1, path: '001_broken.sql' }]);
-    await expect(loadRunFiles({ ...options, allowSeeds: true })).rejects.toThrow(/unterminated quoted string/);
+    expect(() => loadRunFiles({ ...options, allowSeeds: true })).toThrow(/unterminated quoted string/);
   });
 });
 
 describe('inspect', () => {
-  it('checks every statement, also of files preloaded lazily, as plan, status and verify must', async () => {
+  it('checks every statement, as plan, status and verify must', async () => {
     const neverMigrated: SqlClient = {
       async query() {
         throw Object.assign(new Error('schema "migration_history" does not exist'), { code: '3F000' });
@@ -47,10 +48,8 @@ describe('inspect', () => {
       async execute() {},
     };
     const options = { migrations: sources(['001_a.sql', 'SELECT 1;'], ['002_b.sql', "SELECT 'oops"]) };
-    for (const preload of [() => undefined, () => loadRunFiles(options, true), () => loadRunFiles(options)]) {
-      const err = await inspect(neverMigrated, { ...options, preloadedFiles: preload() }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(MigrationError);
-      expect(err).toMatchObject({ code: 'invalid_file', file: '002_b.sql', line: 1, column: 8 });
-    }
+    const err = await inspect(neverMigrated, options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect(err).toMatchObject({ code: 'invalid_file', file: '002_b.sql', line: 1, column: 8 });
   });
 });

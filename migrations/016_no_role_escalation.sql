@@ -1,4 +1,4 @@
--- 022_no_role_escalation.sql
+-- 016_no_role_escalation.sql
 --
 -- Roles cannot escalate (issue 17, finding F06). Before this file an org_admin could assign itself the system
 -- role super_admin, or build a custom role holding organizations:delete, grant it to itself and delete the

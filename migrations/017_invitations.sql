@@ -1,4 +1,4 @@
--- 023_invitations.sql
+-- 017_invitations.sql
 --
 -- Invitations with consent (issue 17, finding F07). Before this file members:invite inserted any user of any
 -- tenant straight into an organization as an *active* member, without asking them, after which the inviter
@@ -22,7 +22,7 @@
 --   * Before accepting, the invitee sees nothing of the organization (the policies count active memberships
 --     only); my_invitations() shows them the id and name of each organization that invited them, nothing more.
 --     decline_invitation(organization) refuses. my_organizations() lists their memberships with each
---     organization's status, so a member of a suspended organization learns why they see nothing (021).
+--     organization's status, so a member of a suspended organization learns why they see nothing (015).
 --   * invited_by and granted_by are always the acting user: the application may no longer write them, so their
 --     defaults (current_app_user_id()) fill them. invited_by of a membership accepted from an e-mail invitation
 --     is the user who sent the invitation.

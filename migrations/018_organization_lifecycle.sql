@@ -1,4 +1,4 @@
--- 024_organization_lifecycle.sql
+-- 018_organization_lifecycle.sql
 --
 -- Onboarding and offboarding for service_role (issue 17). Nothing created the first organization and its
 -- administrator: on a production database (migrations only) nobody could ever be granted anything.
@@ -11,7 +11,7 @@
 --       an active user (mirrored from Cognito first). The grant's granted_by and the membership's invited_by
 --       are NULL: the platform granted them, not a user.
 --   suspend_organization(id)      active → suspended. Members keep their memberships and grants but get
---                                 nothing (021); my_organizations() tells them the organization is suspended.
+--                                 nothing (015); my_organizations() tells them the organization is suspended.
 --   reactivate_organization(id)   suspended → active: everything comes back at the next transaction.
 --   delete_organization(id)       → deleted (soft delete): every row stays where it is, no member sees any of
 --                                 it, invitations can no longer be accepted, the slug stays taken. Removing

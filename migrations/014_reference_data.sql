@@ -1,4 +1,4 @@
--- 020_reference_data.sql
+-- 014_reference_data.sql
 --
 -- Reference data is schema (design decision 5): the permission catalogue, the four system roles and what each
 -- system role grants. Until now they lived only in seeds/001_sample_data.sql, so a production database, which
@@ -141,7 +141,7 @@ CALL tenancy.define_system_role('30000000-0000-4000-8000-000000000004', 'agent_u
 -- What each system role grants
 ---------------------------------------------------------------------------------------------------------------
 
--- super_admin: every permission. Assignable by service_role only (see 023).
+-- super_admin: every permission. Assignable by service_role only (see 017).
 CALL tenancy.set_system_role_permissions('super_admin', ARRAY[
     'organizations:read', 'organizations:update', 'organizations:delete',
     'members:read', 'members:invite', 'members:update', 'members:remove',

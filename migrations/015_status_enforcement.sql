@@ -1,4 +1,4 @@
--- 021_status_enforcement.sql
+-- 015_status_enforcement.sql
 --
 -- Statuses mean what they say (issue 17, finding F10): a disabled (or deleted) user and a suspended or deleted
 -- organization get nothing from the policies, from user_has_permission() or from the token claims.
@@ -8,8 +8,8 @@
 --     tenancy.is_active_user(), like every other policy already did through the helpers).
 --   * organizations.status <> 'active': the policy helpers leave the organization out, so its members read and
 --     write nothing of it, the organization row included. A suspended organization's data stays where it is;
---     its members learn its state from my_organizations() (024), and an operator exports through
---     service_role. Reactivating it (022) gives everything back at the next transaction.
+--     its members learn its state from my_organizations() (018), and an operator exports through
+--     service_role. Reactivating it (016) gives everything back at the next transaction.
 --   * user_has_permission() answered through the caller's policies only, and service_role sees everything, so
 --     it said true for a disabled user or a suspended organization when service_role asked. It now checks both
 --     statuses itself, whoever asks.

@@ -1,4 +1,4 @@
--- 025_sign_in_heals_user_mirror.sql
+-- 019_sign_in_heals_user_mirror.sql
 --
 -- Cognito heals the users mirror (issue 17). The post-confirmation trigger writes a user's row once; if that
 -- call failed (the database was down, the Data API timed out) the user exists in Cognito but not here, and
