@@ -11,9 +11,10 @@
 --   tenancy.set_system_role_permissions(role, ARRAY['res:act', …])   the role grants exactly these, no more
 -- A later migration that adds `billing:read` for org_admin calls define_permission, then
 -- set_system_role_permissions for every system role that should carry it, with the role's whole list: each
--- version states in full what a system role grants. The procedures belong to the migrating user, nobody else
--- may execute them (the application never changes reference data), and they write as service_role (SET role),
--- since Row Level Security is forced on every table, the owner included.
+-- version states in full what a system role grants. The procedures belong to the migrating user; besides it,
+-- only service_role may execute them (which may write these tables anyway), never the application. A migration
+-- calls them after SET LOCAL ROLE service_role, since Row Level Security is forced on every table, the owner
+-- included.
 --
 -- Ids are the ones the seeds used (system roles 30000000-…-00000000000N, permissions uuid_generate_v5 of
 -- 'permission:<resource>:<action>'), so a database seeded before this migration converges: existing rows are
@@ -26,7 +27,6 @@
 CREATE PROCEDURE tenancy.define_permission(p_resource text, p_action text, p_description text)
     LANGUAGE sql
     SET search_path = pg_catalog, public, pg_temp
-    SET role = service_role
 BEGIN ATOMIC
     INSERT INTO public.permissions (id, resource, action, description)
     VALUES (public.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8'::uuid,
@@ -42,7 +42,6 @@ COMMENT ON PROCEDURE tenancy.define_permission(text, text, text) IS
 CREATE PROCEDURE tenancy.define_system_role(p_id uuid, p_name text, p_description text)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp
-    SET role = service_role
 AS $$
 DECLARE
     taken bigint;
@@ -68,7 +67,6 @@ COMMENT ON PROCEDURE tenancy.define_system_role(uuid, text, text) IS
 CREATE PROCEDURE tenancy.set_system_role_permissions(p_role text, p_permissions text[])
     LANGUAGE plpgsql
     SET search_path = pg_catalog, public, pg_temp
-    SET role = service_role
 AS $$
 DECLARE
     v_role_id uuid;
@@ -105,10 +103,18 @@ COMMENT ON PROCEDURE tenancy.set_system_role_permissions(text, text[]) IS
 REVOKE ALL ON PROCEDURE tenancy.define_permission(text, text, text), tenancy.define_system_role(uuid, text, text),
     tenancy.set_system_role_permissions(text, text[])
     FROM PUBLIC;
+-- Migrations call them as service_role (Row Level Security is forced on every table, the owner included), which
+-- gains nothing by it: it may already write these tables through its own policies.
+GRANT EXECUTE ON PROCEDURE tenancy.define_permission(text, text, text), tenancy.define_system_role(uuid, text, text),
+    tenancy.set_system_role_permissions(text, text[])
+    TO service_role;
 
 ---------------------------------------------------------------------------------------------------------------
 -- The permission catalogue. Policies check exactly these resource:action pairs.
 ---------------------------------------------------------------------------------------------------------------
+
+-- As service_role until this migration's transaction ends (Row Level Security is forced on the owner too).
+SET LOCAL ROLE service_role;
 
 CALL tenancy.define_permission('organizations', 'read',   'View the organization');
 CALL tenancy.define_permission('organizations', 'update', 'Rename the organization and change its settings');

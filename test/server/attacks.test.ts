@@ -395,18 +395,20 @@ describeServer('F08: EXPLAIN ANALYZE as the application counts no other tenantâ€
   beforeAll(async () => {
     db = await createServerDatabase('seeded');
     app = await createLogin(db, 'app_user');
-    // Tech Startup grows where Alice's queries below look: Charlie creates tasks, invites and grants, and is the
-    // actor of audit rows. Done through the application as Charlie, so every row is one a real request makes.
+    // Tech Startup grows where Alice's queries below look: Charlie creates tasks and grants, and is the actor of
+    // audit rows. Done through the application as Charlie, so every row is one a real request makes.
     const newcomers = (
       await asService<{ id: string }>(db, `
         INSERT INTO users (cognito_sub, email) SELECT 'f08-' || i, 'f08-' || i || '@example.com' FROM generate_series(1, 40) AS i
         RETURNING id`)
     ).map((u) => u.id);
+    // Memberships need the newcomers' consent (issue 17): service_role stands for their accepted invitations.
+    await asService(db, `INSERT INTO organization_members (organization_id, user_id, status, joined_at, invited_by)
+                         SELECT '${org.tech}', unnest('{${newcomers.join(',')}}'::uuid[]), 'active', now(), '${user.charlie}'`);
     await withConnection(db.loginUrl(app), (c) =>
       inTransaction(c, async () => {
         await c.query('SELECT set_app_user($1)', [user.charlie]);
         await c.query(`INSERT INTO agent_tasks (organization_id, agent_type) SELECT $1, 'f08' FROM generate_series(1, 60)`, [org.tech]);
-        await c.query('INSERT INTO organization_members (organization_id, user_id) SELECT $1, unnest($2::uuid[])', [org.tech, newcomers]);
         await c.query('INSERT INTO user_roles (organization_id, user_id, role_id) SELECT $1, unnest($2::uuid[]), $3', [org.tech, newcomers, role.orgMember]);
         for (let i = 0; i < 40; i++) await c.query(`UPDATE organizations SET settings = jsonb_build_object('n', $2::int) WHERE id = $1`, [org.tech, i]);
       }),

@@ -44,9 +44,13 @@ describeServer('the schema’s catalog on a real server', () => {
   test('every SECURITY DEFINER function belongs to a NOLOGIN role without superuser or BYPASSRLS', async () => {
     const definers = await rows(DEFINER_FUNCTIONS);
     expect(definers.map((d) => d.name)).toEqual([
-      'audit_row_change', 'is_active_user', 'member_organization_ids', 'permitted_organization_ids', 'token_claims', 'upsert_cognito_user', 'visible_user_ids',
+      'accept_invitation', 'audit_row_change', 'decline_invitation', 'held_permission_ids', 'holds_permission',
+      'is_active_user', 'is_system_role_name', 'member_organization_ids', 'my_invitations', 'my_organizations',
+      'permitted_organization_ids', 'role_grant_refusal', 'sign_in_claims', 'token_claims', 'upsert_cognito_user', 'visible_user_ids',
     ]);
-    for (const d of definers) expect(d).toEqual({ name: d.name, owner: expect.stringMatching(/^(rls_resolver|audit_writer|cognito_mirror)$/), can_login: false, superuser: false, bypass_rls: false });
+    for (const d of definers) {
+      expect(d).toEqual({ name: d.name, owner: expect.stringMatching(/^(rls_resolver|audit_writer|cognito_mirror|membership_keeper|user_mirror)$/), can_login: false, superuser: false, bypass_rls: false });
+    }
   });
 
   test('F03: PUBLIC holds no TEMPORARY on the database', async () => {

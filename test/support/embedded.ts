@@ -4,18 +4,30 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromPglite, migrate } from '../../lambda/migrator';
+import { fromPglite, migrate, splitSqlStatements } from '../../lambda/migrator';
 import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pglite';
 
 export const ROOT = join(__dirname, '..', '..');
 export const MIGRATIONS_DIR = join(ROOT, 'migrations');
 export const SEEDS_DIR = join(ROOT, 'seeds');
 
-/** Runs one file in its own transaction, as the migration runner does. */
+/**
+ * Runs one file as the migration runner does: in its own transaction, or, for a `-- migrate:no-transaction`
+ * file, statement by statement.
+ */
 export async function applyFile(db: EmbeddedDatabase, file: string): Promise<void> {
+  const text = readFileSync(file, 'utf8');
+  if (text.startsWith('-- migrate:no-transaction')) {
+    for (const statement of splitSqlStatements(text).statements) {
+      await db.exec(statement.text).catch((error: Error) => {
+        throw new Error(`${file}:${statement.line}: ${error.message}`, { cause: error });
+      });
+    }
+    return;
+  }
   await db.exec('BEGIN');
   try {
-    await db.exec(readFileSync(file, 'utf8'));
+    await db.exec(text);
     await db.exec('COMMIT');
   } catch (error) {
     await db.exec('ROLLBACK');
