@@ -1,7 +1,7 @@
 /** Plain-text tables of the benchmark's figures. */
 import type { OverheadRow } from './overhead';
-import type { TenantQueryResult } from './tenant-queries';
-import { RATIO_TARGET } from './tenant-queries';
+import type { ContextSetupResult, TenantQueryResult } from './tenant-queries';
+import { CONTEXT_SETUP_TARGET, RATIO_TARGET } from './tenant-queries';
 import type { VectorSearchReport } from './vector-search';
 import { P95_TARGET, RECALL_TARGET, CHOSEN_CONFIG } from './vector-search';
 import type { WriteResult } from './write-path';
@@ -91,4 +91,12 @@ export function overheadTable(rows: readonly OverheadRow[]): string {
 
 export function summaryLine(label: string, s: Summary): string {
   return `${label}: p50 ${ms(s.p50)} ms, p95 ${ms(s.p95)} ms (n=${s.n})`;
+}
+
+export function contextSetupLine(c: ContextSetupResult): string {
+  return [
+    summaryLine('transaction set-up (SET LOCAL ROLE app_user + set_app_user), not in the ratios', c.setup),
+    summaryLine('one small statement (the owner\'s task by id, filter by hand)', c.statement),
+    `set-up / statement: ${x(c.ratio)} (95 % interval ${range(c.ratioInterval)}), target ≤ ${CONTEXT_SETUP_TARGET}: ${mark(c.pass)}`,
+  ].join('\n');
 }
