@@ -41,6 +41,8 @@ export function describeTinyBenchReport(report: () => RlsBenchReport): void {
       expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
       // The membership lookup never runs per row, whatever plan the tiny tables get.
       expect(row.plan.noPerRowLookups).toBe(true);
+      // Issue 18's targets: 1.3 for a read that names its organization, 1.5 for one that leaves it to RLS.
+      expect(row.target).toBe(row.scope === 'app' ? 1.3 : 1.5);
     }
     expect(tenantQueryTable(report().tenantQueries)).toMatch(/task counts by status/);
   });
@@ -93,6 +95,8 @@ export function describeTinyBenchReport(report: () => RlsBenchReport): void {
       expect(row.ratioInterval.low).toBeLessThanOrEqual(row.ratio);
       expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
     }
+    // Issue 18's targets: one-row statements 1.5, the batch insert 1.2; the audited insert is information.
+    expect(report().writePath.map((w) => w.target)).toEqual([1.5, 1.2, 1.5, null]);
     expect(writePathTable(report().writePath)).toMatch(/audited/);
   });
 
