@@ -13,6 +13,7 @@
  * every measurement runs unchanged on both engines.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client, type QueryConfig } from 'pg';
 import { fromPgClient, fromPglite, migrate, type MigrateResult, type SqlClient } from '../../lambda/migrator';
@@ -195,11 +196,13 @@ export function checkLogins(owner: RoleFacts, admin: RoleFacts): void {
 }
 
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Signals that end the run: the scratch database is dropped first. */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Creates a scratch database on the server as the owner, migrates it with the runner as the owner (seeds and
  * their self-test included) and opens the two sessions. The database is dropped again when this fails, when the
- * returned database is closed (unless `keepDatabase`), and on SIGINT or SIGTERM while it is open.
+ * returned database is closed (unless `keepDatabase`), and on SIGINT, SIGTERM or SIGHUP while it is open.
  */
 export async function openServerDatabase(target: ServerTarget, log: (line: string) => void = () => undefined, root = repositoryRoot()): Promise<BenchDatabase> {
   const name = target.databaseName ?? `bench_rls_${randomBytes(4).toString('hex')}`;
@@ -218,9 +221,9 @@ export async function openServerDatabase(target: ServerTarget, log: (line: strin
   const sessions: Client[] = [];
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     await Promise.all(sessions.map((client) => client.end().catch(() => {})));
-    await dropRunRoles(target.adminUrl, name);
+    await dropRunRoles(target.adminUrl, name).catch((error: Error) => log(`could not drop the roles named ${name}_…: ${error.message}`));
     if (target.keepDatabase) {
       log(`kept the scratch database ${name} (--keep-database): drop it with DROP DATABASE ${name}`);
       return;
@@ -230,9 +233,9 @@ export async function openServerDatabase(target: ServerTarget, log: (line: strin
   })());
   const onSignal = (signal: NodeJS.Signals) => {
     log(`${signal}: dropping the scratch database ${name}`);
-    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void close().finally(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
   };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
 
   try {
     const migrator = await connect(ownerUrl, 'bench-rls-migrate');
@@ -268,7 +271,7 @@ async function dropRunRoles(adminUrl: string, name: string): Promise<void> {
   await withClient(adminUrl, async (admin) => {
     const { rows } = await admin.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`${name.replaceAll('_', '\\_')}\\_%`]);
     for (const { rolname } of rows) await admin.query(`DROP ROLE IF EXISTS "${rolname}"`);
-  }).catch(() => {});
+  });
 }
 
 /** DROP DATABASE as the owner that created it; as the admin if that fails (a session of another role left). */
