@@ -27,9 +27,16 @@ describeServer('the RLS benchmark on a real server', () => {
   const databaseName = serverTier ? scratchName('run') : '';
   let report: RlsBenchReport;
   const progress: string[] = [];
+  const signalListeners = () => ['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => process.listenerCount(signal));
+  let listenersBefore: number[];
+  let listenersDuring: number[] = [];
   beforeAll(async () => {
     const { ownerUrl, adminUrl } = serverTier!;
-    report = await runRlsBench({ ...TINY, server: { databaseUrl: ownerUrl, adminUrl, databaseName } }, (line) => progress.push(line));
+    listenersBefore = signalListeners();
+    report = await runRlsBench({ ...TINY, server: { databaseUrl: ownerUrl, adminUrl, databaseName } }, (line) => {
+      progress.push(line);
+      if (line.startsWith('generating the data set')) listenersDuring = signalListeners();
+    });
   }, 300_000);
 
   describeTinyBenchReport(() => report);
@@ -53,6 +60,11 @@ describeServer('the RLS benchmark on a real server', () => {
   test('worked in a scratch database of its own, and dropped it and its roles at the end', async () => {
     expect(progress).toEqual(expect.arrayContaining([expect.stringMatching(`created the scratch database ${databaseName}`), `dropped the scratch database ${databaseName}`]));
     expect(await leftovers(databaseName)).toEqual([]);
+  });
+
+  test('drops the scratch database on SIGINT, SIGTERM or SIGHUP while it runs, and leaves no handler behind', () => {
+    expect(listenersDuring).toEqual(listenersBefore.map((n) => n + 1));
+    expect(signalListeners()).toEqual(listenersBefore);
   });
 
   test('drops the scratch database when the run fails half-way', async () => {
