@@ -1,13 +1,14 @@
 /**
- * `npm run bench`: RLS and tenant-filtered vector search, measured on an embedded PostgreSQL with the project's
- * migrations and a generated data set. Prints tables and writes bench/results/rls.json (see docs/performance.md).
- * Options: `npm run bench -- --help`.
+ * `npm run bench`: RLS and tenant-filtered vector search, measured with the project's migrations and a generated
+ * data set on an embedded PostgreSQL (PGlite, the default) or, with `--database-url OWNER_URL --admin-url
+ * ADMIN_URL`, on a PostgreSQL server. Prints tables and writes bench/results/rls.json (PGlite) or
+ * bench/results/rls-postgresql.json (a server); see docs/performance.md. Options: `npm run bench -- --help`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { repositoryRoot } from './rls/database';
+import { BenchSetupError, repositoryRoot } from './rls/database';
 import { parseOptions, usage } from './rls/options';
-import { overheadTable, summaryLine, tenantQueryTable, vectorSearchTable, writePathTable } from './rls/report';
+import { contextSetupLine, overheadTable, tenantQueryTable, vectorSearchTable, writePathTable } from './rls/report';
 import { runRlsBench } from './rls/run';
 
 async function main(): Promise<number> {
@@ -24,13 +25,22 @@ async function main(): Promise<number> {
   }
   const started = performance.now();
   const log = (line: string) => console.error(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
-  const report = await runRlsBench(options, log);
+  let report;
+  try {
+    report = await runRlsBench(options, log);
+  } catch (error) {
+    if (!(error instanceof BenchSetupError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
 
-  console.log(`\nRLS benchmark: ${report.environment.database}, PostgreSQL ${report.environment.postgres}, pgvector ${report.environment.pgvector}, ${report.environment.cpus} CPUs`);
+  const env = report.environment;
+  console.log(`\nRLS benchmark on ${env.engine}: ${env.database}, PostgreSQL ${env.serverVersion}, pgvector ${env.pgvector}, ${env.cpus} CPUs, ` +
+    `load average ${env.loadAverage.start[0].toFixed(2)} at the start and ${env.loadAverage.end[0].toFixed(2)} at the end`);
   console.log(`data: ${Object.entries(report.dataset.rows).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
   console.log('Tenant-scoped queries (p50 of the statement; app_user + RLS vs owner + hand-written filter)');
   console.log(tenantQueryTable(report.tenantQueries));
-  console.log(summaryLine('transaction set-up (SET LOCAL ROLE app_user + set_app_user), not in the ratios', report.contextSetup));
+  console.log(contextSetupLine(report.contextSetup));
   console.log('\nWhere the cost of RLS goes (plain: parsed and planned each time; prepared: plan cached)');
   console.log(overheadTable(report.rlsOverhead));
   console.log('\nTenant-filtered k-NN under RLS');

@@ -1,6 +1,7 @@
 /**
  * Generates the benchmark's data set inside the database, in SQL (generate_series + random(), seeded with
- * setseed, so a run is repeatable), as the owner (superuser in PGlite: no RLS, triggers fire as usual).
+ * setseed, so a run is repeatable), on the owner session (a superuser: PGlite's, or the admin login on a server;
+ * no RLS, triggers fire as usual).
  *
  * Embeddings are clustered, so that nearest neighbours mean something (uniform random vectors in 1536
  * dimensions are all about equally far apart):
@@ -10,7 +11,7 @@
  * else's: the hard case for a tenant filter applied after an approximate index scan. A k-NN query of a tenant
  * is a fresh point (centre + noise) of a sub-topic the tenant holds vectors in.
  */
-import type { EmbeddedDatabase } from '../../lib/local/pglite';
+import type { BenchSession } from './database';
 import { planTenants, type DatasetSize, type TenantPlan } from './tenants';
 
 export const DIMENSIONS = 1536;
@@ -46,10 +47,11 @@ export interface GenerateOptions {
 }
 
 /**
- * Fills the migrated database. Leaves behind, for the benchmark, temporary tables `bench_tenants`
- * (ordinal, id, tasks, results, …) and `bench_knn_queries` (tenant ordinal, n, embedding).
+ * Fills the migrated database through `db`, the owner session. Leaves behind, for the benchmark, the table
+ * `bench_knn_queries` (tenant ordinal, n, embedding): a plain table, since on a server the application's session
+ * reads it too; the generator's working tables (`bench_tenants`, …) are temporary.
  */
-export async function generateDataset(db: EmbeddedDatabase, options: GenerateOptions): Promise<GeneratedDataset> {
+export async function generateDataset(db: BenchSession, options: GenerateOptions): Promise<GeneratedDataset> {
   const { size, seed, queriesPerTenant } = options;
   const log = options.log ?? (() => undefined);
   const tenants = planTenants(size);
@@ -173,7 +175,7 @@ export async function generateDataset(db: EmbeddedDatabase, options: GenerateOpt
   // k-NN queries: per probe tenant, fresh points near the centres of sub-topics the tenant holds vectors in.
   const probes = size.probeShares.length;
   await step('queries', `
-    CREATE TEMP TABLE bench_knn_queries AS
+    CREATE TABLE bench_knn_queries AS
     SELECT q.tenant, q.n, c.center + ${randomVector(NOISE_SCALE, 'q.n')} AS embedding
       FROM (SELECT t.ordinal AS tenant, n,
                    (SELECT s.center FROM bench_result_slots AS s

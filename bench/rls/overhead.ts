@@ -7,9 +7,10 @@
  *                    the column privileges alone;
  *   lookup only      the owner, with the policy's membership sub-select written into the query by hand;
  * each as a plain statement (parsed and planned every time, as the ratios are measured) and as a prepared one
- * (plan cached: what is left is execution).
+ * (plan cached: what is left is execution). The owner's two ways run on the owner session (the admin login on a
+ * server), the application's on the app session.
  */
-import type { EmbeddedDatabase } from '../../lib/local/pglite';
+import type { BenchDatabase, BenchSession } from './database';
 import { interleave, timed } from './measure';
 import { summarize, type Summary } from '../stats';
 
@@ -23,10 +24,11 @@ export interface OverheadRow {
 }
 
 const COLUMNS = 'id, agent_type, status, priority, created_at, input, output';
-const PRIVILEGES_ONLY_ROLE = 'bench_privileges_only';
 
 interface Variant {
   readonly name: string;
+  /** The session it runs on: the owner's (no RLS) or the application's. */
+  readonly session: 'owner' | 'app';
   /** Run inside the transaction before the timed statement. */
   readonly context: string;
   /** The statement, with $1 the task id and $2 the organization id where it names it. */
@@ -34,19 +36,21 @@ interface Variant {
   readonly namesOrganization: boolean;
 }
 
-function variants(userId: string): Variant[] {
+function variants(userId: string, privilegesOnlyRole: string): Variant[] {
   const asUser = `SELECT set_app_user('${userId}')`;
   return [
-    { name: 'owner', context: '', sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = $2`, namesOrganization: true },
-    { name: 'rls', context: `SET LOCAL ROLE app_user; ${asUser}`, sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1`, namesOrganization: false },
+    { name: 'owner', session: 'owner', context: '', sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = $2`, namesOrganization: true },
+    { name: 'rls', session: 'app', context: `SET LOCAL ROLE app_user; ${asUser}`, sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1`, namesOrganization: false },
     {
       name: 'privileges only',
-      context: `SET LOCAL ROLE ${PRIVILEGES_ONLY_ROLE}; ${asUser}`,
+      session: 'app',
+      context: `SET LOCAL ROLE ${privilegesOnlyRole}; ${asUser}`,
       sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = $2`,
       namesOrganization: true,
     },
     {
       name: 'lookup only',
+      session: 'owner',
       context: asUser,
       sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = ANY (ARRAY(SELECT tenancy.member_organization_ids()))`,
       namesOrganization: false,
@@ -55,39 +59,44 @@ function variants(userId: string): Variant[] {
 }
 
 export async function benchRlsOverhead(
-  db: EmbeddedDatabase,
+  db: BenchDatabase,
   actor: { organizationId: string; userId: string },
   options: { warmup: number; iterations: number },
 ): Promise<OverheadRow[]> {
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM agent_tasks WHERE organization_id = $1 ORDER BY id LIMIT 1', [actor.organizationId]);
+  const { rows } = await db.owner.query<{ id: string }>('SELECT id FROM agent_tasks WHERE organization_id = $1 ORDER BY id LIMIT 1', [actor.organizationId]);
   const taskId = rows[0].id;
-  // Holds app_user's grants (as a member) but not its policies; BYPASSRLS needs the superuser PGlite runs as.
-  await db.exec(`CREATE ROLE ${PRIVILEGES_ONLY_ROLE} NOLOGIN BYPASSRLS IN ROLE app_user`);
+  // Holds app_user's grants (as a member) but not its policies. BYPASSRLS needs a superuser: the owner session
+  // (PGlite's superuser, or the admin login), which also lets the app session's login SET ROLE to it.
+  const privilegesOnlyRole = `${db.namePrefix}_privileges_only`;
+  await db.owner.exec(`CREATE ROLE ${privilegesOnlyRole} NOLOGIN BYPASSRLS IN ROLE app_user`);
   try {
-    const all = variants(actor.userId);
+    if (db.app !== db.owner) await db.owner.exec(`GRANT ${privilegesOnlyRole} TO "${db.appLogin}"`);
+    const all = variants(actor.userId, privilegesOnlyRole);
+    const sessionOf = (v: Variant): BenchSession => (v.session === 'owner' ? db.owner : db.app);
     const params = (v: Variant) => (v.namesOrganization ? [taskId, actor.organizationId] : [taskId]);
     const literal = (v: Variant) => params(v).map((p) => `'${p}'`).join(', ');
-    for (const [i, v] of all.entries()) await db.exec(`PREPARE bench_overhead_${i}(uuid${v.namesOrganization ? ', uuid' : ''}) AS ${v.sql}`);
+    for (const [i, v] of all.entries()) await sessionOf(v).exec(`PREPARE bench_overhead_${i}(uuid${v.namesOrganization ? ', uuid' : ''}) AS ${v.sql}`);
 
-    const run = (v: Variant, statement: () => Promise<unknown>) => async () => {
-      await db.exec('BEGIN');
+    const run = (v: Variant, statement: (session: BenchSession) => Promise<unknown>) => async () => {
+      const session = sessionOf(v);
+      await session.exec('BEGIN');
       try {
-        if (v.context) await db.exec(v.context);
-        return (await timed(statement)).ms;
+        if (v.context) await session.exec(v.context);
+        return (await timed(() => statement(session))).ms;
       } finally {
-        await db.exec('ROLLBACK');
+        await session.exec('ROLLBACK');
       }
     };
     // Every way must find the task, or the comparison is void.
     for (const v of all) {
-      await run(v, async () => {
-        const { rows: got } = await db.query(v.sql, params(v));
+      await run(v, async (session) => {
+        const { rows: got } = await session.query(v.sql, params(v));
         if (got.length !== 1) throw new Error(`RLS overhead: "${v.name}" found ${got.length} rows, expected the one task`);
       })();
     }
-    const plain = await interleave(Object.fromEntries(all.map((v) => [v.name, run(v, () => db.query(v.sql, params(v)))])), options);
-    const prepared = await interleave(Object.fromEntries(all.map((v, i) => [v.name, run(v, () => db.query(`EXECUTE bench_overhead_${i}(${literal(v)})`))])), options);
-    for (const [i] of all.entries()) await db.exec(`DEALLOCATE bench_overhead_${i}`);
+    const plain = await interleave(Object.fromEntries(all.map((v) => [v.name, run(v, (s) => s.query(v.sql, params(v)))])), options);
+    const prepared = await interleave(Object.fromEntries(all.map((v, i) => [v.name, run(v, (s) => s.query(`EXECUTE bench_overhead_${i}(${literal(v)})`))])), options);
+    for (const [i, v] of all.entries()) await sessionOf(v).exec(`DEALLOCATE bench_overhead_${i}`);
 
     const ownerPlain = summarize(plain.owner).p50;
     const ownerPrepared = summarize(prepared.owner).p50;
@@ -97,6 +106,6 @@ export async function benchRlsOverhead(
       return { variant: v.name, plain: p, prepared: q, plainRatio: p.p50 / ownerPlain, preparedRatio: q.p50 / ownerPrepared };
     });
   } finally {
-    await db.exec(`DROP ROLE ${PRIVILEGES_ONLY_ROLE}`);
+    await db.owner.exec(`DROP ROLE ${privilegesOnlyRole}`);
   }
 }

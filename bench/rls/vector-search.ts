@@ -13,7 +13,7 @@
  * The query vector is read from a table in the same statement, so that shipping 1536 floats as text (the same
  * for every variant, and slow through PGlite's JavaScript boundary) does not drown the search itself.
  */
-import type { EmbeddedDatabase } from '../../lib/local/pglite';
+import type { BenchDatabase, BenchSession } from './database';
 import { explainJson, readAsAppUser, readAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { planRoot, type PlanNode } from './plans';
@@ -90,8 +90,8 @@ export function describeSearchPlan(explain: unknown): string {
   return [...kinds].join(', ') || 'unknown';
 }
 
-async function efSearchOfIndexedSearch(db: EmbeddedDatabase): Promise<number> {
-  const { rows } = await db.query<{ config: string[] | null }>(
+async function efSearchOfIndexedSearch(session: BenchSession): Promise<number> {
+  const { rows } = await session.query<{ config: string[] | null }>(
     `SELECT proconfig AS config FROM pg_proc WHERE oid = 'tenancy.agent_results_nearest_indexed(uuid, vector, integer)'::regprocedure`);
   const entry = (rows[0]?.config ?? []).find((setting) => setting.startsWith('hnsw.ef_search='));
   return entry ? Number(entry.split('=')[1]) : 40;
@@ -99,24 +99,24 @@ async function efSearchOfIndexedSearch(db: EmbeddedDatabase): Promise<number> {
 
 /** Runs the k-NN benchmark. Needs the temporary table bench_knn_queries (tenant, n, embedding). */
 export async function benchVectorSearch(
-  db: EmbeddedDatabase,
+  db: BenchDatabase,
   tenants: readonly ProbeTenant[],
   options: { queriesPerTenant: number; k: number; log?: (line: string) => void },
 ): Promise<VectorSearchReport> {
   const { k, queriesPerTenant } = options;
   const log = options.log ?? (() => undefined);
-  await db.exec('GRANT SELECT ON bench_knn_queries TO app_user');
-  const indexedEfSearch = await efSearchOfIndexedSearch(db);
+  await db.owner.exec('GRANT SELECT ON bench_knn_queries TO app_user');
+  const indexedEfSearch = await efSearchOfIndexedSearch(db.owner);
   const efSearches = [...new Set([40, indexedEfSearch])];
 
   // What each configuration runs with.
   const settings: Record<string, string> = {};
-  await readAsAppUser(db, tenants[0].userId, async () => {
-    const read = async () => (await db.query<{ s: string }>(
+  await readAsAppUser(db, tenants[0].userId, async (s) => {
+    const read = async () => (await s.query<{ s: string }>(
       `SELECT 'hnsw.iterative_scan=' || current_setting('hnsw.iterative_scan') || ', hnsw.ef_search=' || current_setting('hnsw.ef_search')
               || ', hnsw.max_scan_tuples=' || current_setting('hnsw.max_scan_tuples') AS s`)).rows[0].s;
     settings['set_app_user'] = await read();
-    await db.exec(PGVECTOR_DEFAULTS);
+    await s.exec(PGVECTOR_DEFAULTS);
     settings['as-is (pgvector defaults)'] = await read();
     settings['search_agent_results() HNSW branch'] = `hnsw.iterative_scan=relaxed_order, hnsw.ef_search=${indexedEfSearch} (function SET clause)`;
   });
@@ -124,44 +124,45 @@ export async function benchVectorSearch(
   const results: SearchResult[] = [];
   const unfilteredSamples = new Map<number, number[]>(efSearches.map((ef) => [ef, []]));
   const unfilteredRecall = new Map<number, number[]>(efSearches.map((ef) => [ef, []]));
-  const cutoff = (await db.query<{ c: number }>('SELECT tenancy.agent_results_exact_search_cutoff($1) AS c', [k])).rows[0].c;
+  const cutoff = Number((await db.owner.query<{ c: number | string }>('SELECT tenancy.agent_results_exact_search_cutoff($1) AS c', [k])).rows[0].c);
 
   for (const tenant of tenants) {
     log(`  tenant ${tenant.ordinal} (${(tenant.share * 100).toPrecision(2)} % of vectors): exact answers`);
     const truth: string[][] = [];
     const unfilteredTruth: string[][] = [];
     const exactQueries = Math.min(queriesPerTenant, 20);
-    await readAsOwner(db, async () => {
-      await db.exec('SET LOCAL enable_indexscan = off'); // HNSW can only serve index scans: this makes it exact
+    await readAsOwner(db, async (s) => {
+      await s.exec('SET LOCAL enable_indexscan = off'); // HNSW can only serve index scans: this makes it exact
       for (let n = 1; n <= queriesPerTenant; n++) {
-        truth.push((await db.query<{ id: string }>(EXACT_SQL, [tenant.organizationId, tenant.ordinal, n, k])).rows.map((r) => r.id));
+        truth.push((await s.query<{ id: string }>(EXACT_SQL, [tenant.organizationId, tenant.ordinal, n, k])).rows.map((r) => r.id));
         if (n <= exactQueries) {
-          unfilteredTruth.push((await db.query<{ id: string }>(UNFILTERED_SQL, [tenant.organizationId, tenant.ordinal, n, k])).rows.map((r) => r.id));
+          unfilteredTruth.push((await s.query<{ id: string }>(UNFILTERED_SQL, [tenant.organizationId, tenant.ordinal, n, k])).rows.map((r) => r.id));
         }
       }
     });
 
     const found = new Map<SearchConfig, string[][]>(SEARCH_CONFIGS.map((c) => [c, []]));
     const plans = new Map<SearchConfig, string>();
-    const asApp = (config: SearchConfig, n: number) => () => readAsAppUser(db, tenant.userId, async () => {
-      if (config.startsWith('as-is')) await db.exec(PGVECTOR_DEFAULTS);
-      if (config.endsWith('HNSW plan')) await db.exec('SET LOCAL enable_sort = off');
+    const asApp = (config: SearchConfig, n: number) => () => readAsAppUser(db, tenant.userId, async (s) => {
+      if (config.startsWith('as-is')) await s.exec(PGVECTOR_DEFAULTS);
+      if (config.endsWith('HNSW plan')) await s.exec('SET LOCAL enable_sort = off');
       const sql = config === 'search_agent_results()' ? FUNCTION_SQL : PLAIN_SQL;
       const params = [tenant.organizationId, tenant.ordinal, n, k];
-      if (!plans.has(config) && config !== 'search_agent_results()') plans.set(config, describeSearchPlan(await explainJson(db, sql, params)));
-      const { ms, value } = await timed(() => db.query<{ id: string }>(sql, params));
+      if (!plans.has(config) && config !== 'search_agent_results()') plans.set(config, describeSearchPlan(await explainJson(s, sql, params)));
+      const { ms, value } = await timed(() => s.query<{ id: string }>(sql, params));
       found.get(config)![n - 1] = value.rows.map((r) => r.id);
       return ms;
     });
     const recallByQuery = new Map<number, Map<number, number>>(efSearches.map((ef) => [ef, new Map()]));
+    // The unfiltered search runs on the owner session (no RLS), as the owner's side of every ratio does.
     const unfiltered = (ef: number, n: number) => async () => {
-      await db.exec(`BEGIN; SET LOCAL hnsw.ef_search = ${ef}`);
+      await db.owner.exec(`BEGIN; SET LOCAL hnsw.ef_search = ${ef}`);
       try {
-        const { ms, value } = await timed(() => db.query<{ id: string }>(UNFILTERED_SQL, [tenant.organizationId, tenant.ordinal, n, k]));
+        const { ms, value } = await timed(() => db.owner.query<{ id: string }>(UNFILTERED_SQL, [tenant.organizationId, tenant.ordinal, n, k]));
         if (n <= exactQueries) recallByQuery.get(ef)!.set(n, recallAtK(value.rows.map((r) => r.id), unfilteredTruth[n - 1], k));
         return ms;
       } finally {
-        await db.exec('ROLLBACK');
+        await db.owner.exec('ROLLBACK');
       }
     };
 
@@ -184,8 +185,8 @@ export async function benchVectorSearch(
     }
 
     // Isolation: nothing returned may belong to another organization.
-    const foreign = async (ids: string[][]) => readAsOwner(db, async () =>
-      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_results WHERE id = ANY ($1::uuid[]) AND organization_id <> $2',
+    const foreign = async (ids: string[][]) => readAsOwner(db, async (s) =>
+      (await s.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_results WHERE id = ANY ($1::uuid[]) AND organization_id <> $2',
         [ids.flat(), tenant.organizationId])).rows[0].n);
 
     for (const config of SEARCH_CONFIGS) {

@@ -1,95 +1,19 @@
 /**
- * `npm run bench` end to end at a tiny size: the pipeline migrates, generates, measures and reports, and the
- * correctness parts of the report hold (same rows under RLS as with the hand-written filter, nothing from
- * another tenant, exact answers from the exact strategy). No timing is asserted: figures come from the
- * benchmark itself (docs/performance.md).
+ * `npm run bench` end to end at a tiny size on PGlite, the default engine (the checks: test/support/bench-rls.ts;
+ * test/server/bench-rls.test.ts runs the same on a real server).
  */
-import { DEFAULT_OPTIONS, type BenchOptions } from '../../bench/rls/options';
-import { overheadTable, tenantQueryTable, vectorSearchTable, writePathTable } from '../../bench/rls/report';
 import { runRlsBench, type RlsBenchReport } from '../../bench/rls/run';
-import { SEARCH_CONFIGS } from '../../bench/rls/vector-search';
-
-const TINY: BenchOptions = {
-  ...DEFAULT_OPTIONS,
-  size: { organizations: 12, users: 40, tasks: 600, results: 120, auditLogs: 200, sessionsPerUser: 1, probeShares: [0.1, 0.01, 0.001] },
-  iterations: 3,
-  warmup: 1,
-  knnQueries: 3,
-  writeRows: 20,
-  out: null,
-};
+import { describeTinyBenchReport, TINY } from '../support/bench-rls';
 
 let report: RlsBenchReport;
 beforeAll(async () => {
   report = await runRlsBench(TINY);
 }, 300_000);
 
-test('generates the data set it was asked for, on every migration', () => {
-  expect(report.migrations).toEqual(expect.arrayContaining(['migrations/005_rls_and_vector_search_performance.sql']));
-  // Generated rows plus the seeds' sample data (3 organizations, 4 users, 5 tasks, 5 results).
-  expect(report.dataset.rows).toMatchObject({ organizations: 15, users: 44, agent_tasks: 605, agent_results: 125 });
-  expect(report.dataset.probeTenants.map((t) => t.results)).toEqual([12, 1, 1]);
-});
+describeTinyBenchReport(() => report);
 
-test('tenant-scoped queries: every query, both tenants, same rows under RLS as with the hand-written filter', () => {
-  expect(report.tenantQueries).toHaveLength(16);
-  for (const row of report.tenantQueries) {
-    expect({ query: `${row.tenant}: ${row.query} (${row.scope})`, sameRows: row.sameRows }).toEqual({ query: expect.any(String), sameRows: true });
-    expect(row.rows).toBeGreaterThan(0);
-    expect(row.owner.n).toBe(TINY.iterations);
-    expect(row.rls.n).toBe(TINY.iterations);
-    expect(row.ratio).toBeGreaterThan(0);
-    expect(row.ratioInterval.low).toBeLessThanOrEqual(row.ratio);
-    expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
-    // The membership lookup never runs per row, whatever plan the tiny tables get.
-    expect(row.plan.noPerRowLookups).toBe(true);
-  }
-  expect(tenantQueryTable(report.tenantQueries)).toMatch(/task counts by status/);
-});
-
-test('where the cost of RLS goes: four ways of one point query, plain and prepared, each finding the task', () => {
-  expect(report.rlsOverhead.map((r) => r.variant)).toEqual(['owner', 'rls', 'privileges only', 'lookup only']);
-  for (const row of report.rlsOverhead) {
-    expect(row.plain.n).toBe(TINY.iterations);
-    expect(row.prepared.n).toBe(TINY.iterations);
-    expect(row.plainRatio).toBeGreaterThan(0);
-  }
-  expect(report.rlsOverhead[0].plainRatio).toBe(1);
-  expect(overheadTable(report.rlsOverhead)).toMatch(/privileges only/);
-});
-
-test('vector search: every configuration and probe tenant measured; no foreign rows; the exact strategy is exact', () => {
-  expect(report.vectorSearch.results).toHaveLength(SEARCH_CONFIGS.length * 3);
-  for (const row of report.vectorSearch.results) {
-    expect(row.foreignRows).toBe(0);
-    expect(row.latency.n).toBe(TINY.knnQueries);
-  }
-  const chosen = report.vectorSearch.results.filter((r) => r.config === 'search_agent_results()');
-  for (const row of chosen) {
-    expect(row.plan).toMatch(/^exact branch/); // tiny tenants are below the cut-off
-    expect(row.recall).toBe(1);
-    expect(row.shortResults).toBe(0);
-  }
-  expect(report.vectorSearch.settings['set_app_user']).toMatch(/hnsw\.iterative_scan=relaxed_order/);
-  expect(report.vectorSearch.settings['as-is (pgvector defaults)']).toMatch(/hnsw\.iterative_scan=off, hnsw\.ef_search=40/);
-  expect(report.vectorSearch.unfiltered.map((u) => u.efSearch)).toEqual([40, 100]);
-  expect(vectorSearchTable(report.vectorSearch)).toMatch(/unfiltered search, hnsw.ef_search=40/);
-});
-
-test('write path: four operations measured on both sides', () => {
-  expect(report.writePath.map((w) => w.operation)).toEqual(['insert (1 row)', 'insert batch (500 rows)', 'update status (1 row)', 'insert (1 row), audited']);
-  for (const row of report.writePath) {
-    expect(row.withChecks.n).toBeGreaterThan(0);
-    expect(row.without.n).toBe(row.withChecks.n);
-    expect(row.rowsPerSecondWith).toBeGreaterThan(0);
-    expect(row.ratioInterval.low).toBeLessThanOrEqual(row.ratio);
-    expect(row.ratioInterval.high).toBeGreaterThanOrEqual(row.ratio);
-  }
-  expect(writePathTable(report.writePath)).toMatch(/audited/);
-});
-
-test('reports a verdict for every target', () => {
-  expect(Object.keys(report.targets).sort()).toEqual(
-    ['explainIndexScans', 'explainLookupOncePerStatement', 'tenantQueryRatio', 'vectorP95', 'vectorRecall', 'writePath']);
-  expect(Object.values(report.targets).every((v) => typeof v === 'boolean')).toBe(true);
+test('records the engine: PGlite, whose one session is a superuser', () => {
+  expect(report.environment).toMatchObject({ engine: 'pglite', ownerIsSuperuser: true, pgvector: expect.stringMatching(/^0\.8\./) });
+  expect(report.environment.serverVersion).toMatch(/^\d+\.\d+/);
+  expect(report.options.server).toBeNull();
 });

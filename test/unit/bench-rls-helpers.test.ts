@@ -1,7 +1,8 @@
 /**
  * The RLS benchmark's pure helpers: statistics, recall, the tenant plan and option parsing.
  */
-import { DEFAULT_OPTIONS, parseOptions, usage } from '../../bench/rls/options';
+import { BenchSetupError, checkLogins } from '../../bench/rls/database';
+import { DEFAULT_OPTIONS, parseOptions, SERVER_OUT, usage } from '../../bench/rls/options';
 import { median, percentile, ratio, ratioInterval, recallAtK, summarize } from '../../bench/stats';
 import { organizationId, planTenants, splitEvenly, userId, type DatasetSize } from '../../bench/rls/tenants';
 import { table } from '../../bench/rls/report';
@@ -188,6 +189,59 @@ describe('parseOptions', () => {
     expect(() => parseOptions([], { BENCH_SEED: '2' })).toThrow(/--seed must be a number in \[-1, 1\]/);
     expect(() => parseOptions(['--tasks'])).toThrow(/--tasks needs a value/);
     expect(() => parseOptions(['--fast'])).toThrow(/unknown option "--fast"/);
+  });
+});
+
+describe('parseOptions: the server to run on', () => {
+  const owner = 'postgres://owner:secret@db.example:5432/app';
+  const admin = 'postgres://admin:secret@db.example:5432/app';
+
+  test('without flags, PGlite and bench/results/rls.json', () => {
+    expect(parseOptions([], {})).toMatchObject({ server: null, out: 'bench/results/rls.json' });
+  });
+
+  test('--database-url with --admin-url: a server run, written to its own file unless --out says otherwise', () => {
+    expect(parseOptions(['--database-url', owner, '--admin-url', admin])).toMatchObject({
+      server: { databaseUrl: owner, adminUrl: admin, keepDatabase: false },
+      out: SERVER_OUT,
+    });
+    expect(parseOptions(['--database-url', owner, '--admin-url', admin, '--out', '-'])).toMatchObject({ out: null });
+    expect(parseOptions(['--out=x.json'], { BENCH_DATABASE_URL: owner, BENCH_ADMIN_URL: admin })).toMatchObject({ out: 'x.json', server: { databaseUrl: owner } });
+  });
+
+  test('--keep-database is a switch, for server runs only', () => {
+    expect(parseOptions(['--database-url', owner, '--admin-url', admin, '--keep-database'])).toMatchObject({ server: { keepDatabase: true } });
+    expect(parseOptions(['--database-url', owner, '--admin-url', admin], { BENCH_KEEP_DATABASE: '1' })).toMatchObject({ server: { keepDatabase: true } });
+    expect(() => parseOptions(['--keep-database'])).toThrow(/--keep-database applies to a server run/);
+    expect(() => parseOptions(['--database-url', owner, '--admin-url', admin, '--keep-database=no'])).toThrow(/--keep-database takes no value/);
+  });
+
+  test('one URL without the other, or something that is not a postgres URL, fails with the flag named', () => {
+    expect(() => parseOptions(['--database-url', owner])).toThrow(/--database-url needs --admin-url/);
+    expect(() => parseOptions(['--admin-url', admin])).toThrow(/--admin-url needs --database-url/);
+    expect(() => parseOptions(['--database-url', 'db.example', '--admin-url', admin])).toThrow(/--database-url must be a postgres:\/\/ URL/);
+    expect(() => parseOptions(['--database-url', owner, '--admin-url', 'mysql://x@y/z'])).toThrow(/--admin-url must be a postgres:\/\/ URL/);
+    expect(usage()).toMatch(/--database-url .*BENCH_DATABASE_URL/);
+  });
+});
+
+describe('checkLogins', () => {
+  const role = (name: string, superuser: boolean, more: { bypassRls?: boolean; createDb?: boolean } = {}) =>
+    ({ name, superuser, bypassRls: more.bypassRls ?? superuser, createDb: more.createDb ?? true });
+
+  test('an owner like the Aurora master and a superuser admin pass', () => {
+    expect(() => checkLogins(role('saas_owner', false), role('saas_admin', true))).not.toThrow();
+  });
+
+  test('a superuser or BYPASSRLS owner is refused, naming --database-url', () => {
+    expect(() => checkLogins(role('saas_admin', true), role('saas_admin', true))).toThrow(/^--database-url logs in as saas_admin, a superuser/);
+    expect(() => checkLogins(role('bypass', false, { bypassRls: true }), role('saas_admin', true))).toThrow(/^--database-url logs in as bypass, a BYPASSRLS role/);
+    expect(() => checkLogins(role('saas_admin', true), role('saas_admin', true))).toThrow(BenchSetupError);
+  });
+
+  test('an owner without CREATEDB, or an admin that is no superuser, is refused with the flag named', () => {
+    expect(() => checkLogins(role('owner', false, { createDb: false }), role('saas_admin', true))).toThrow(/^--database-url .* lacks CREATEDB/);
+    expect(() => checkLogins(role('saas_owner', false), role('saas_owner', false))).toThrow(/^--admin-url logs in as saas_owner, which is not a superuser/);
   });
 });
 
