@@ -8,7 +8,8 @@
  * prints how many and how to run them.
  */
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connect } from '../../support/pg-database';
 import { syncLoginRole, type LoginGroup } from '../../../lambda/migrate-handler/login-roles';
 
 interface ServerTier {
@@ -43,11 +44,8 @@ export function withUrl(url: string, change: { database?: string; user?: string;
 }
 
 /** A connected client; an error from a backend killed under it is recorded, not thrown at the process. */
-export async function connectTo(url: string, applicationName = 'server-tier'): Promise<Client> {
-  const client = new Client({ connectionString: url, application_name: applicationName });
-  client.on('error', () => {});
-  await client.connect();
-  return client;
+export function connectTo(url: string, applicationName = 'server-tier'): Promise<Client> {
+  return connect(url, applicationName);
 }
 
 /** Runs `fn` on a fresh connection to `url`, then closes it. */
