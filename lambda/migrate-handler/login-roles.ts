@@ -22,12 +22,20 @@ export interface RoleClient {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
+/**
+ * The NOLOGIN roles the migrations create (003, 011, 017, 019): no login may be named like one, and a login
+ * belongs to none of them but its own group. A test checks the list against the roles the schema uses.
+ */
+export const SCHEMA_GROUPS = [
+  'app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror', 'membership_keeper', 'user_mirror',
+] as const;
+
 /** Refuses usernames that would need quoting, or that name a group or system role. */
 export function validateLogin(spec: LoginRoleSpec): void {
   if (!SQL_NAME.test(spec.username)) {
     throw new Error(`login username "${spec.username}" must be a lower-case SQL identifier (a-z, 0-9, _; at most 63)`);
   }
-  if ((LOGIN_GROUPS as readonly string[]).includes(spec.username) || spec.username.startsWith('pg_') || spec.username.startsWith('rds')) {
+  if ((SCHEMA_GROUPS as readonly string[]).includes(spec.username) || spec.username.startsWith('pg_') || spec.username.startsWith('rds')) {
     throw new Error(`login username "${spec.username}" is reserved`);
   }
   if (!(LOGIN_GROUPS as readonly string[]).includes(spec.group)) {
@@ -41,8 +49,6 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** Group roles of the schema (003, 011) a login must not belong to unless it is its own group. */
-const SCHEMA_GROUPS = ['app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror'] as const;
 
 interface ExistingLogin {
   readonly rolsuper: boolean;

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SCHEMA_GROUPS } from '../../lambda/migrate-handler/login-roles';
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { applyFile, MIGRATIONS_DIR, openFreshDatabase, openSeededDatabase, SEEDS_DIR } from '../support/embedded';
 import { FUNCTIONS_EXECUTABLE_BY_PUBLIC, FUNCTIONS_WITHOUT_PG_TEMP_LAST, TENANT_INDEXES_NOT_LED_BY_ORGANIZATION } from '../support/schema-rules';
@@ -207,6 +208,18 @@ describe('structure', () => {
          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
          AND has_function_privilege('public', p.oid, 'EXECUTE')`);
     expect(open).toEqual([]);
+  });
+
+  test('the login sync knows every role the schema uses (no login may join one but its own group)', async () => {
+    const used = await rows<{ role: string }>(`
+      SELECT DISTINCT r AS role FROM pg_policies, unnest(roles) AS r WHERE schemaname = 'public' AND r <> 'public'
+      UNION
+      SELECT pg_get_userbyid(p.proowner) FROM pg_proc p
+       WHERE p.pronamespace IN ('public'::regnamespace, 'tenancy'::regnamespace) AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+      ORDER BY 1`);
+    expect(used.length).toBeGreaterThan(5);
+    expect([...SCHEMA_GROUPS]).toEqual(expect.arrayContaining(used.map((r) => r.role)));
   });
 
   test('every SECURITY DEFINER function pins search_path with pg_temp last and belongs to a NOLOGIN role', async () => {
