@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../../lambda/migrator';
 import { SECRET_ARN, SQL_NAME } from '../../lambda/shared/input-formats';
 
-export const COMMANDS = ['migrate', 'plan', 'status', 'verify', 'repair', 'serve'] as const;
+export const COMMANDS = ['migrate', 'plan', 'status', 'verify', 'drift', 'repair', 'serve'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const USAGE = `Usage: npm run db -- <command> [options]
@@ -13,6 +13,7 @@ Commands:
   plan               show what migrate would run; changes nothing
   status             applied / pending / drifted / unknown files (exit code says which)
   verify             check the files and the checksums of everything applied
+  drift              compare the live schema with what its applied migrations define (read-only)
   repair FILE...     re-record the checksums of edited, already-applied files (logged in the history)
   serve              the embedded database, migrated and seeded, on 127.0.0.1 (Ctrl-C stops it)
 
@@ -29,7 +30,7 @@ Options:
   --timeout DURATION        the whole run must finish within this (default: 15min)
   --lock-timeout DURATION   lock_timeout per file unless the file sets it (default: 5s)
   --statement-timeout DUR   statement_timeout per file unless the file sets it (default: none but --timeout)
-  --data-api                status, plan, verify: read through the RDS Data API (no network path needed)
+  --data-api                status, plan, verify, drift: read through the RDS Data API (no network path needed)
   --cluster-arn ARN         --data-api: the Aurora cluster
   --secret-arn ARN          --data-api: a secret of a login that may read the migration history
   --database NAME           --data-api: the database (default: saas)
@@ -40,7 +41,8 @@ Seeds are applied by default to the embedded database and to servers on this mac
 server only when --seeds is given explicitly.
 
 Exit codes: 0 success (status: up to date); 1 error; status only: 2 pending, 3 drifted or refused
-out-of-order files, 4 applied versions unknown to the files.
+out-of-order files, 4 applied versions unknown to the files; drift only: 3 the schema differs from its
+migrations (each difference is printed: extra, missing or changed).
 `;
 
 export interface CliOptions {
@@ -149,8 +151,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOp
 const CLUSTER_ARN = /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[a-z][a-z0-9-]*$/;
 
 function dataApiTarget(command: string, values: Record<string, string | boolean | undefined>): NonNullable<CliOptions['dataApi']> {
-  if (!['status', 'plan', 'verify'].includes(command)) {
-    throw new UsageError(`--data-api is read-only: it serves status, plan and verify, not ${command} (the Data API has no session for the lock)`);
+  if (!['status', 'plan', 'verify', 'drift'].includes(command)) {
+    throw new UsageError(`--data-api is read-only: it serves status, plan, verify and drift, not ${command} (the Data API has no session for the lock)`);
   }
   if (values['database-url']) throw new UsageError('--data-api and --database-url contradict each other');
   const clusterArn = values['cluster-arn'];

@@ -15,15 +15,16 @@ import {
 import type { CliOptions } from './args';
 import { describeTarget, openDatabase, type OpenDatabase, type TargetInfo } from './connect';
 import { openDataApi, type DataApiTarget } from './data-api';
+import { driftOf, renderDriftReport } from './drift';
 
 /** The Data API is never local, so seeds are only compared when asked for. */
 function describeDataApi(target: DataApiTarget): TargetInfo {
   return { local: false, description: `${target.clusterArn} (RDS Data API, database ${target.database})` };
 }
 
-/** The Data API as an OpenDatabase: read-only. */
-async function openDataApiDatabase(target: DataApiTarget): Promise<OpenDatabase> {
-  const { client, close } = await openDataApi(target);
+/** The Data API as an OpenDatabase: read-only (drift reads the catalog in one READ ONLY Data API transaction). */
+async function openDataApiDatabase(target: DataApiTarget, readOnlyTransactions: boolean): Promise<OpenDatabase> {
+  const { client, close } = await openDataApi(target, { readOnlyTransactions });
   return { client, close, ...describeDataApi(target) };
 }
 
@@ -126,7 +127,7 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
   try {
     const target = { url: options.databaseUrl, dataDir: options.dataDir };
     const runner = runnerOptions(options, options.dataApi ? describeDataApi(options.dataApi) : describeTarget(target), io);
-    db = await (options.dataApi ? openDataApiDatabase(options.dataApi) : openDatabase(target));
+    db = await (options.dataApi ? openDataApiDatabase(options.dataApi, options.command === 'drift') : openDatabase(target));
     const deadline = Date.now() + options.timeoutMs;
     switch (options.command) {
       case 'migrate': {
@@ -168,6 +169,13 @@ export async function runCommand(options: CliOptions, io: Io): Promise<number> {
           printInspection(io, inspection, options.command);
         }
         if (inspection.error) io.err(`error: ${inspection.error.reason}`);
+        return code;
+      }
+      case 'drift': {
+        const report = await driftOf(db.client, options.migrationsDir);
+        const code = report.ok ? EXIT.ok : EXIT.drift;
+        if (options.json) io.out(JSON.stringify({ exitCode: code, ...report }, null, 2));
+        else for (const line of renderDriftReport(report, db.description)) io.out(line);
         return code;
       }
       case 'repair': {

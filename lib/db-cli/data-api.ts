@@ -41,9 +41,53 @@ export function dataApiSqlClient(client: RDSDataClient, target: DataApiTarget, s
   };
 }
 
+/**
+ * A session that runs its queries in one Data API transaction: `BEGIN READ ONLY` begins one (BeginTransaction,
+ * then SET TRANSACTION READ ONLY inside it), `ROLLBACK` ends it (RollbackTransaction); every other query runs in it.
+ * What describe.ts needs to read the catalog consistently, and unable to change anything whatever it is sent.
+ */
+export function dataApiReadOnlySession(client: RDSDataClient, target: DataApiTarget, send: typeof import('@aws-sdk/client-rds-data')): SqlClient {
+  const statements = dataApiSqlClient(client, target, send);
+  let transactionId: string | undefined;
+  const run = async <R>(sql: string): Promise<{ rows: R[] }> => {
+    if (!transactionId) throw new Error('the read-only Data API session runs queries inside BEGIN READ ONLY … ROLLBACK only');
+    const output = await client.send(
+      new send.ExecuteStatementCommand({ ...resource(target), transactionId, sql, formatRecordsAs: 'JSON' }),
+    );
+    return { rows: (output.formattedRecords ? JSON.parse(output.formattedRecords) : []) as R[] };
+  };
+  return {
+    async query<R>(text: string, params?: readonly unknown[]) {
+      if (params && params.length > 0) throw new Error('the Data API session of the db CLI runs read queries without parameters');
+      const command = text.trim().toUpperCase();
+      if (command === 'BEGIN READ ONLY') {
+        if (transactionId) throw new Error('a read-only Data API transaction is already open');
+        transactionId = (await client.send(new send.BeginTransactionCommand(resource(target)))).transactionId;
+        await run('SET TRANSACTION READ ONLY');
+        return { rows: [] };
+      }
+      if (command === 'ROLLBACK') {
+        const id = transactionId;
+        transactionId = undefined;
+        if (id) await client.send(new send.RollbackTransactionCommand({ resourceArn: target.clusterArn, secretArn: target.secretArn, transactionId: id }));
+        return { rows: [] };
+      }
+      // Outside a transaction (the history read before it), a statement runs on its own, as for status.
+      return transactionId ? run<R>(text) : statements.query<R>(text);
+    },
+    execute: statements.execute,
+  };
+}
+
+const resource = (target: DataApiTarget) => ({ resourceArn: target.clusterArn, secretArn: target.secretArn, database: target.database });
+
 /** Opens the Data API "session" (the SDK is loaded only when this path is used). */
-export async function openDataApi(target: DataApiTarget): Promise<{ client: SqlClient & { readonly roundTrips: number; readonly statements: number }; close(): Promise<void> }> {
+export async function openDataApi(
+  target: DataApiTarget,
+  options: { readOnlyTransactions?: boolean } = {},
+): Promise<{ client: SqlClient & { readonly roundTrips: number; readonly statements: number }; close(): Promise<void> }> {
   const sdk = await import('@aws-sdk/client-rds-data');
   const client = new sdk.RDSDataClient({ maxAttempts: 3 });
-  return { client: countingClient(dataApiSqlClient(client, target, sdk)), close: async () => client.destroy() };
+  const session = options.readOnlyTransactions ? dataApiReadOnlySession(client, target, sdk) : dataApiSqlClient(client, target, sdk);
+  return { client: countingClient(session), close: async () => client.destroy() };
 }

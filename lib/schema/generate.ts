@@ -4,9 +4,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromPglite, migrate } from '../../lambda/migrator';
+import { fromPglite, migrate, type SqlFileSource } from '../../lambda/migrator';
 import { openEmbeddedDatabase } from '../local/pglite';
-import { describeSchema } from './describe';
+import { describeSchema, readSchema, type SchemaObject } from './describe';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 /** Where `npm run schema` writes the file. */
@@ -26,6 +26,21 @@ export async function generateSchema(migrationsDir = join(PROJECT_ROOT, 'migrati
       '',
     ];
     return `${header.join('\n')}\n${await describeSchema(db)}`;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * The schema `migrations` (a directory or the files themselves) leave behind, as objects: applied to an empty
+ * embedded database and read back. What drift compares a live database with, and what the audit's isolation
+ * posture is read from.
+ */
+export async function migratedSchema(migrations: SqlFileSource): Promise<SchemaObject[]> {
+  const db = await openEmbeddedDatabase();
+  try {
+    await migrate(fromPglite(db), { migrations });
+    return await readSchema(db);
   } finally {
     await db.close();
   }
