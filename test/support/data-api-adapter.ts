@@ -3,12 +3,17 @@
  * Data API runs against real SQL in tests. aws-sdk-client-mock intercepts the client at the API boundary; this
  * adapter translates the command the way the Data API does: named parameters with typed Field values and type
  * hints, the login that the secret ARN stands for, and JSON-formatted records (JSON columns as strings).
+ * BeginTransaction / CommitTransaction / RollbackTransaction keep a transaction open across statements that name
+ * its id, as the Data API does.
  */
 import {
+  BeginTransactionCommand,
+  CommitTransactionCommand,
   DatabaseErrorException,
   DatabaseUnavailableException,
   ExecuteStatementCommand,
   RDSDataClient,
+  RollbackTransactionCommand,
   type ExecuteStatementCommandInput,
   type Field,
   type SqlParameter,
@@ -71,6 +76,8 @@ export interface DataApiAdapter {
   readonly client: RDSDataClient;
   /** Every statement the handlers sent, in order. */
   readonly calls: ExecuteStatementCommandInput[];
+  /** Transaction calls, in order: `begin <id>`, `commit <id>`, `rollback <id>`. */
+  readonly transactions: string[];
   /** Makes the next calls fail as if the cluster were unreachable. */
   setAvailable(available: boolean): void;
   restore(): void;
@@ -85,6 +92,40 @@ export interface StatementResult {
 
 /** Runs one statement, in a transaction of its own, as the login a secret ARN stands for (undefined: unknown secret). */
 export type StatementRunner = (secretArn: string, text: string, values: unknown[]) => Promise<StatementResult | undefined>;
+
+/** A transaction kept open across calls (BeginTransaction … Commit/RollbackTransaction). */
+export interface TransactionRunner {
+  /** Begins one as the login a secret ARN stands for; undefined: unknown secret. */
+  begin(secretArn: string): Promise<string | undefined>;
+  run(transactionId: string, text: string, values: unknown[]): Promise<StatementResult>;
+  end(transactionId: string, commit: boolean): Promise<void>;
+}
+
+/** PGlite's one session holds the transaction (one at a time), as the login's group role. */
+function pgliteTransactions(db: EmbeddedDatabase, loginRoles: Record<string, string>): TransactionRunner {
+  let open: string | undefined;
+  let next = 0;
+  return {
+    async begin(secretArn) {
+      const role = loginRoles[secretArn];
+      if (!role) return undefined;
+      if (open) throw new Error('the PGlite Data API adapter holds one transaction at a time');
+      await db.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+      open = `tx-${++next}`;
+      return open;
+    },
+    async run(transactionId, text, values) {
+      if (transactionId !== open) throw new Error(`no transaction ${transactionId}`);
+      const result = await db.query<Record<string, unknown>>(text, values);
+      return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows ?? 0 };
+    },
+    async end(transactionId, commit) {
+      if (transactionId !== open) throw new Error(`no transaction ${transactionId}`);
+      open = undefined;
+      await db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+    },
+  };
+}
 
 /** PGlite: the superuser session switches to the login's group role for the statement. */
 function pgliteRunner(db: EmbeddedDatabase, loginRoles: Record<string, string>): StatementRunner {
@@ -104,15 +145,44 @@ function pgliteRunner(db: EmbeddedDatabase, loginRoles: Record<string, string>):
 }
 
 export function createDataApiAdapter(db: EmbeddedDatabase, options: DataApiAdapterOptions): DataApiAdapter {
-  return createDataApiAdapterFor(pgliteRunner(db, options.loginRoles), options);
+  return createDataApiAdapterFor(pgliteRunner(db, options.loginRoles), options, pgliteTransactions(db, options.loginRoles));
 }
 
 /** The adapter over any statement runner (a real server's login connections, in the server tier). */
-export function createDataApiAdapterFor(runStatement: StatementRunner, options: Omit<DataApiAdapterOptions, 'loginRoles'>): DataApiAdapter {
+export function createDataApiAdapterFor(
+  runStatement: StatementRunner,
+  options: Omit<DataApiAdapterOptions, 'loginRoles'>,
+  transactions?: TransactionRunner,
+): DataApiAdapter {
   const client = new RDSDataClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const mock = options.allClients ? mockClient(RDSDataClient) : mockClient(client);
   const calls: ExecuteStatementCommandInput[] = [];
+  const transactionCalls: string[] = [];
   let available = true;
+  const asDataApiError = (error: unknown) => {
+    const { message, code } = error as { message: string; code?: string };
+    return new DatabaseErrorException({ message: `ERROR: ${message}; SQLState: ${code ?? 'XX000'}`, $metadata: {} });
+  };
+  const transactionsOrFail = () => {
+    if (!transactions) throw new DatabaseErrorException({ message: 'transactions are not served by this adapter', $metadata: {} });
+    return transactions;
+  };
+
+  mock.on(BeginTransactionCommand).callsFake(async (input: { resourceArn?: string; secretArn?: string }) => {
+    if (!available) throw new DatabaseUnavailableException({ message: 'The database is unavailable', $metadata: {} });
+    if (input.resourceArn !== options.resourceArn) throw new DatabaseErrorException({ message: 'unknown cluster', $metadata: {} });
+    const id = input.secretArn ? await transactionsOrFail().begin(input.secretArn) : undefined;
+    if (!id) throw new DatabaseErrorException({ message: 'secret not accepted', $metadata: {} });
+    transactionCalls.push(`begin ${id}`);
+    return { transactionId: id, $metadata: {} };
+  });
+  for (const [command, commit] of [[CommitTransactionCommand, true], [RollbackTransactionCommand, false]] as const) {
+    mock.on(command).callsFake(async (input: { transactionId?: string }) => {
+      transactionCalls.push(`${commit ? 'commit' : 'rollback'} ${input.transactionId}`);
+      await transactionsOrFail().end(input.transactionId ?? '', commit);
+      return { transactionStatus: commit ? 'Transaction Committed' : 'Rollback Complete', $metadata: {} };
+    });
+  }
 
   mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
     calls.push(input);
@@ -121,10 +191,11 @@ export function createDataApiAdapterFor(runStatement: StatementRunner, options: 
     const { text, values } = toPositional(input.sql ?? '', input.parameters);
     let result: StatementResult | undefined;
     try {
-      result = input.secretArn ? await runStatement(input.secretArn, text, values) : undefined;
+      if (input.transactionId) result = await transactionsOrFail().run(input.transactionId, text, values);
+      else result = input.secretArn ? await runStatement(input.secretArn, text, values) : undefined;
     } catch (error) {
-      const { message, code } = error as { message: string; code?: string };
-      throw new DatabaseErrorException({ message: `ERROR: ${message}; SQLState: ${code ?? 'XX000'}`, $metadata: {} });
+      if (error instanceof DatabaseErrorException) throw error;
+      throw asDataApiError(error);
     }
     if (!result) throw new DatabaseErrorException({ message: 'secret not accepted', $metadata: {} });
     const jsonColumns = new Set(result.fields.filter((f) => JSON_TYPE_IDS.has(f.dataTypeID)).map((f) => f.name));
@@ -141,6 +212,7 @@ export function createDataApiAdapterFor(runStatement: StatementRunner, options: 
   return {
     client,
     calls,
+    transactions: transactionCalls,
     setAvailable: (value) => {
       available = value;
     },
