@@ -5,35 +5,39 @@
  *   npm run audit                                 # synthesize every stage, write audit/report.{md,json}
  *   npm run audit -- --assembly cdk.out           # audit an assembly synthesized elsewhere (CI's artifact)
  *   npm run audit -- --assembly cdk.out --out dir # write the report somewhere else
+ *   npm run audit -- --migrations dir             # the database section from other migrations
  *
- * The report is built from the cloud assembly alone. Exit status: 0 when
- * every stage passes, 1 when a stage fails (the report says why), 2 when the
- * audit could not run.
+ * The report is built from the cloud assembly, and its database section from
+ * the migrations applied to an empty embedded database (lib/audit/database.ts).
+ * Exit status: 0 when every stage and the database pass, 1 when one fails (the
+ * report says why), 2 when the audit could not run.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildApp } from '../lib/app';
-import { auditAssembly, readCloudAssembly, renderJson, renderMarkdown } from '../lib/audit';
+import { auditAssembly, auditDatabase, readCloudAssembly, renderJson, renderMarkdown } from '../lib/audit';
 
 const ROOT = path.resolve(__dirname, '..', ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []));
-const USAGE = 'usage: npm run audit -- [--assembly <cdk.out>] [--out <directory>]';
+const USAGE = 'usage: npm run audit -- [--assembly <cdk.out>] [--out <directory>] [--migrations <directory>]';
 
 interface Options {
   assembly?: string;
   out: string;
+  migrations: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { out: path.join(ROOT, 'audit') };
+  const options: Options = { out: path.join(ROOT, 'audit'), migrations: path.join(ROOT, 'migrations') };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
       process.exit(0);
     }
-    if ((flag === '--assembly' || flag === '--out') && value && !value.startsWith('--')) {
+    if ((flag === '--assembly' || flag === '--out' || flag === '--migrations') && value && !value.startsWith('--')) {
       if (flag === '--assembly') options.assembly = path.resolve(value);
+      else if (flag === '--migrations') options.migrations = path.resolve(value);
       else options.out = path.resolve(value);
       i++;
       continue;
@@ -71,7 +75,9 @@ async function main(): Promise<number> {
     synthesize(assembly);
   }
   try {
-    const report = auditAssembly(readCloudAssembly(assembly));
+    // Named relative to the project in the report, so it reads the same on every machine.
+    const database = await auditDatabase(options.migrations, path.relative(ROOT, options.migrations) || '.');
+    const report = auditAssembly(readCloudAssembly(assembly), database);
     fs.mkdirSync(options.out, { recursive: true });
     fs.writeFileSync(path.join(options.out, 'report.json'), renderJson(report));
     fs.writeFileSync(path.join(options.out, 'report.md'), renderMarkdown(report));
@@ -84,6 +90,12 @@ async function main(): Promise<number> {
       );
       for (const failure of stage.failures) console.log(`  - ${failure.kind}: ${failure.message}`);
     }
+    console.log(
+      `database: ${database.passed ? 'passed' : `FAILED (${database.failures.length})`} — ${database.tables.length} tables, ` +
+        `${database.tables.reduce((n, t) => n + t.policies.length, 0)} policies, ${database.functions.length} functions ` +
+        `(${database.functions.filter((f) => f.securityDefiner).length} SECURITY DEFINER), ${database.roles.length} roles`,
+    );
+    for (const failure of database.failures) console.log(`  - ${failure.kind}: ${failure.message}`);
     console.log(`report written to ${path.relative(process.cwd(), options.out) || '.'}/report.{md,json}`);
     return report.passed ? 0 : 1;
   } finally {

@@ -11,6 +11,7 @@
  * - a path into the database is public (0.0.0.0/0 or ::/0 ingress, a publicly accessible instance);
  * - a secret has no rotation, or its value is written in the template;
  * - a wildcard in an identity policy's Allow statement has no acknowledged reason.
+ * The report fails too when the database's isolation posture does (database.ts).
  */
 import type { ComplianceRecord } from '../compliance/record';
 import type { CloudAssemblyContents, StackArtifact, StageArtifact } from './assembly';
@@ -39,6 +40,7 @@ import {
   type ParameterFacts,
   type UserPoolProtection,
 } from './data-protection';
+import type { DatabaseAudit } from './database';
 import { findSecrets, secretsWithoutRotation, type SecretFacts } from './secrets';
 
 /** Format of report.json; changes when its shape does. */
@@ -127,6 +129,8 @@ export interface StageAudit {
 export interface AuditReport {
   readonly format: string;
   readonly passed: boolean;
+  /** The database's isolation posture, the same for every stage (one set of migrations). */
+  readonly database?: DatabaseAudit;
   readonly stages: StageAudit[];
 }
 
@@ -190,9 +194,14 @@ export function templateFailures(audit: TemplateAudit, stack?: string): Failure[
 }
 
 /** The audit of every stage of the assembly. */
-export function auditAssembly(contents: CloudAssemblyContents): AuditReport {
+export function auditAssembly(contents: CloudAssemblyContents, database?: DatabaseAudit): AuditReport {
   const stages = contents.stages.map((stage) => auditStage(stage, contents));
-  return { format: REPORT_FORMAT, passed: stages.every((s) => s.passed), stages };
+  return {
+    format: REPORT_FORMAT,
+    passed: stages.every((s) => s.passed) && (database?.passed ?? true),
+    ...(database ? { database } : {}),
+    stages,
+  };
 }
 
 function auditStage(stage: StageArtifact, contents: CloudAssemblyContents): StageAudit {

@@ -2,10 +2,12 @@
  * The audit report as Markdown, for people: a summary of every stage, then
  * per stage its failures, compliance checks, data stores and keys, database
  * protection, network paths into the database, wildcard IAM statements,
- * secrets, logs, parameters and acknowledgements. Deterministic: the same
- * report renders to the same bytes.
+ * secrets, logs, parameters and acknowledgements; before the stages, the
+ * database's isolation posture (one schema for every stage). Deterministic:
+ * the same report renders to the same bytes.
  */
 import type { AuditReport, StackAudit, StageAudit } from './audit';
+import type { DatabaseAudit } from './database';
 
 /** Renders `report` as Markdown. */
 export function renderMarkdown(report: AuditReport): string {
@@ -18,7 +20,9 @@ export function renderMarkdown(report: AuditReport): string {
     'for tools. Resources are named by their CloudFormation logical id, as the deployed stack shows them.',
     '`docs/operations.md` explains how to read it.',
     '',
-    `**Result: ${report.passed ? 'passed' : 'FAILED'}** (${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}).`,
+    `**Result: ${report.passed ? 'passed' : 'FAILED'}** (${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}${
+      report.database ? `; the database: ${report.database.passed ? 'passed' : `FAILED (${report.database.failures.length})`}` : ''
+    }).`,
     '',
     '## Summary',
     '',
@@ -43,8 +47,82 @@ export function renderMarkdown(report: AuditReport): string {
       }),
     ),
   );
+  if (report.database) renderDatabase(out, report.database);
   for (const stage of report.stages) renderStage(out, stage);
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+function renderDatabase(out: string[], d: DatabaseAudit): void {
+  out.push('', '## Database: isolation between tenants', '');
+  out.push(
+    `**${d.passed ? 'Passed' : 'FAILED'}.** Read from the catalog of ${d.source}; the same schema in every stage. ` +
+      'It fails when a table holding `organization_id` or `user_id` lacks enabled and forced row level security, a ' +
+      'SECURITY DEFINER function lacks a pinned `search_path` ending in `pg_temp`, an application role can bypass row ' +
+      'level security, or PUBLIC may execute a function of the schema. `npm run db -- drift` compares a live database with this.',
+    '',
+  );
+  if (d.failures.length > 0) {
+    out.push('### Database failures', '');
+    out.push(table(['kind', 'resource', 'why'], d.failures.map((f) => [f.kind, code(f.resource), f.message])), '');
+  }
+  out.push('### Tables: row level security and policies', '');
+  out.push(
+    table(
+      ['table', 'tenant columns', 'RLS enabled', 'RLS forced', 'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'ALL'],
+      d.tables.map((t) => [
+        code(t.table),
+        t.tenantColumns.map(code).join(', ') || '—',
+        t.rlsEnabled ? 'yes' : t.tenantColumns.length > 0 ? '**no**' : 'no',
+        t.rlsForced ? 'yes' : t.tenantColumns.length > 0 ? '**no**' : 'no',
+        ...(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'ALL'] as const).map((command) =>
+          t.policies
+            .filter((p) => p.command === command)
+            .map((p) => `${code(p.name)} (${p.roles.join(', ')}${p.permissive ? '' : ', restrictive'})`)
+            .join(', ') || '—',
+        ),
+      ]),
+    ),
+    '',
+  );
+  out.push('Policies:', '');
+  out.push(
+    table(
+      ['table', 'policy', 'command', 'to', 'USING', 'WITH CHECK'],
+      d.tables.flatMap((t) =>
+        t.policies.map((p) => [code(t.table), code(p.name), `${p.command}${p.permissive ? '' : ' (restrictive)'}`, p.roles.join(', '), code(p.using ?? ''), code(p.withCheck ?? '')]),
+      ),
+    ),
+    '',
+  );
+  out.push('### Functions', '');
+  out.push(
+    table(
+      ['function', 'owner', 'SECURITY DEFINER', 'search_path', 'executable by'],
+      d.functions.map((f) => [
+        code(f.function),
+        f.owner,
+        f.securityDefiner ? 'yes' : 'no',
+        f.searchPath ? code(f.searchPath) : f.securityDefiner ? '**not pinned**' : 'not pinned',
+        f.executableBy.map((r) => (r === 'PUBLIC' ? '**PUBLIC**' : r)).join(', ') || 'its owner only',
+      ]),
+    ),
+    '',
+  );
+  out.push('### Roles and what each may do', '');
+  out.push(
+    table(
+      ['role', 'attributes', 'member of', 'tables with privileges'],
+      d.roles.map((r) => [r.role, r.attributes, r.memberOf.join(', ') || '—', String(r.tables.length)]),
+    ),
+    '',
+  );
+  out.push('Table and column privileges (the owner\'s own aside):', '');
+  out.push(
+    table(
+      ['role', 'table', 'on the table', 'on columns only'],
+      d.roles.flatMap((r) => r.tables.map((t) => [r.role, code(t.table), t.privileges.join(', ') || '—', t.columnPrivileges.join('; ') || '—'])),
+    ),
+  );
 }
 
 function renderStage(out: string[], stage: StageAudit): void {

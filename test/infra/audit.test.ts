@@ -9,7 +9,7 @@ import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { auditAssembly, readCloudAssembly, renderJson, renderMarkdown, type AuditReport, type StackAudit } from '../../lib/audit';
+import { auditAssembly, auditDatabase, readCloudAssembly, renderJson, renderMarkdown, type AuditReport, type DatabaseAudit, type StackAudit } from '../../lib/audit';
 import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
 import { resourcesOfType, synthesize, synthesizedApp, type Synthesized } from './synth';
 import { WeakenedDataTier, type Weaknesses } from './weakened-data-tier';
@@ -17,10 +17,13 @@ import { WeakenedDataTier, type Weaknesses } from './weakened-data-tier';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 let synth: Synthesized;
+let database: DatabaseAudit;
 let report: AuditReport;
 beforeAll(async () => {
   synth = await synthesizedApp();
-  report = auditAssembly(readCloudAssembly(synth.outdir));
+  // As bin/audit.ts reads them: the project's migrations, named relative to it.
+  database = await auditDatabase(path.join(ROOT, 'migrations'), 'migrations');
+  report = auditAssembly(readCloudAssembly(synth.outdir), database);
 }, 600_000);
 
 const STAGES: [string, EnvironmentConfig][] = [
@@ -61,7 +64,7 @@ describe('the audit of the real app', () => {
 
   it('renders the same bytes twice and names no directory of this machine', () => {
     const json = renderJson(report);
-    expect(renderJson(auditAssembly(readCloudAssembly(synth.outdir)))).toBe(json);
+    expect(renderJson(auditAssembly(readCloudAssembly(synth.outdir), database))).toBe(json);
     expect(json).not.toContain(synth.outdir);
     expect(json).not.toContain(ROOT);
     expect(renderMarkdown(report)).not.toContain(ROOT);
