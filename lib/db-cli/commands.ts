@@ -66,7 +66,8 @@ export function cliLogger(io: Io): MigrationLogger {
 
 function runnerOptions(options: CliOptions, target: TargetInfo, io: Io): RunnerOptions {
   let allowSeeds = !options.noSeeds;
-  if (allowSeeds && !target.local && !options.seedsExplicit) {
+  // drift compares migrations only: no seed is read, so there is nothing to say about them.
+  if (allowSeeds && !target.local && !options.seedsExplicit && options.command !== 'drift') {
     allowSeeds = false;
     io.err(`note: not applying seeds to ${target.description} (not on this machine); pass --seeds DIR to apply them there`);
   }

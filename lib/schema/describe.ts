@@ -301,7 +301,7 @@ async function tables(client: CatalogClient): Promise<SchemaObject[]> {
 
 async function views(client: CatalogClient): Promise<SchemaObject[]> {
   const { rows } = await client.query<RelationRow & { kind: string; definition: string }>(`
-    SELECT c.oid::int AS oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, ${ROLE('c.relowner')} AS owner, c.relkind AS kind,
+    SELECT c.oid::int AS oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name, ${ROLE('c.relowner')} AS owner, c.relkind::text AS kind,
            pg_catalog.pg_get_viewdef(c.oid, true) AS definition,
            ${grantsOf('c.relacl', 'r', 'c.relowner')} AS grants, pg_catalog.obj_description(c.oid, 'pg_class') AS comment
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

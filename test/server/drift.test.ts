@@ -7,11 +7,15 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { parseCli } from '../../lib/db-cli/args';
+import { runCommand, type Io } from '../../lib/db-cli/commands';
 import { readSchema, type SchemaObject } from '../../lib/schema/describe';
 import { compareSchemas, type Difference } from '../../lib/schema/drift';
 import { migratedSchema } from '../../lib/schema/generate';
+import type { Client } from 'pg';
+import { createDataApiAdapterFor, type TransactionRunner } from '../support/data-api-adapter';
 import { MIGRATIONS_DIR } from '../support/embedded';
-import { createLogin, createServerDatabase, describeServer, serverTier, withConnection, type ServerDatabase } from './support/server';
+import { connectTo, createLogin, createServerDatabase, describeServer, serverTier, withConnection, type ServerDatabase } from './support/server';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'bin', 'db.js');
@@ -157,5 +161,74 @@ describeServer('db drift on a real server, as the Aurora-like owner', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toContain('  missing  policy users_select on table public.users\n');
     expect(result.stdout).toContain('  extra    column nickname on table public.users\n             + nickname text\n');
+  }, 120_000);
+
+  test('over the Data API through a CI-like login that may only read the history: no drift, then a dropped policy', async () => {
+    const database = await migratedCopy();
+    const ci = { username: `${serverTier!.prefix}_ci_${randomBytes(3).toString('hex')}`, password: randomBytes(24).toString('base64url') };
+    await withConnection(database.ownerUrl, (owner) =>
+      owner.query(`CREATE ROLE ${ci.username} LOGIN PASSWORD '${ci.password}';
+                   GRANT USAGE ON SCHEMA migration_history TO ${ci.username};
+                   GRANT SELECT ON ALL TABLES IN SCHEMA migration_history TO ${ci.username}`),
+    );
+    const CLUSTER = 'arn:aws:rds:eu-west-1:111122223333:cluster:saas-dev';
+    const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/ci-Ab12Cd';
+    const url = database.loginUrl(ci);
+    // The Data API as the CI login: each statement on a connection of its own, a transaction on one kept open.
+    const open = new Map<string, Client>();
+    const transactions: TransactionRunner = {
+      async begin(secretArn) {
+        if (secretArn !== SECRET) return undefined;
+        const client = await connectTo(url, 'data-api');
+        await client.query('BEGIN');
+        const id = randomBytes(6).toString('hex');
+        open.set(id, client);
+        return id;
+      },
+      async run(id, text, values) {
+        const result = await open.get(id)!.query(text, values);
+        return { rows: result.rows, fields: result.fields, affectedRows: result.rowCount ?? 0 };
+      },
+      async end(id, commit) {
+        const client = open.get(id)!;
+        open.delete(id);
+        await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+        await client.end();
+      },
+    };
+    const adapter = createDataApiAdapterFor(
+      (secretArn, text, values) =>
+        secretArn !== SECRET
+          ? Promise.resolve(undefined)
+          : withConnection(url, async (client) => {
+              const result = await client.query(text, values);
+              return { rows: result.rows, fields: result.fields, affectedRows: result.rowCount ?? 0 };
+            }),
+      { resourceArn: CLUSTER, allClients: true },
+      transactions,
+    );
+    Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    const drift = async () => {
+      const out: string[] = [];
+      const io: Io = { out: (t) => out.push(t), err: () => {} };
+      const args = ['drift', '--data-api', '--cluster-arn', CLUSTER, '--secret-arn', SECRET, '--database', database.name, '--migrations', MIGRATIONS_DIR, '--json'];
+      const code = await runCommand(parseCli(args, {})!, io);
+      return { code, report: JSON.parse(out.join('\n')) as { differences: Difference[] } };
+    };
+    try {
+      const fresh = await drift();
+      expect(fresh.report.differences.filter(notAnotherTestsLogin([]))).toEqual([]);
+      expect(adapter.transactions).toEqual([expect.stringMatching(/^begin /), expect.stringMatching(/^rollback /)]);
+      expect(adapter.calls.find((c) => c.transactionId)?.sql).toBe('SET TRANSACTION READ ONLY');
+
+      await withConnection(database.ownerUrl, (owner) => owner.query('DROP POLICY users_select ON public.users'));
+      const changed = await drift();
+      expect(changed.code).toBe(3);
+      expect(changed.report.differences.filter(notAnotherTestsLogin([])).map(brief)).toEqual(['missing policy public.users users_select']);
+    } finally {
+      adapter.restore();
+      for (const client of open.values()) await client.end();
+      await withConnection(database.adminUrl, (admin) => admin.query(`DROP OWNED BY ${ci.username}; DROP ROLE ${ci.username}`)).catch(() => {});
+    }
   }, 120_000);
 });
