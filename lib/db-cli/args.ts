@@ -33,6 +33,7 @@ Options:
   --data-api                status, plan, verify, drift: read through the RDS Data API (no network path needed)
   --cluster-arn ARN         --data-api: the Aurora cluster
   --secret-arn ARN          --data-api: a secret of a login that may read the migration history
+                            (meant to be CI's read-only login; drift reads the catalog too, which any login may)
   --database NAME           --data-api: the database (default: saas)
   --json                    machine-readable result on stdout
   -h, --help                this text

@@ -1,5 +1,5 @@
 /**
- * A read-only session over the RDS Data API, for `status`, `plan` and `verify` from outside the VPC (CI): no
+ * A read-only session over the RDS Data API, for `status`, `plan`, `verify` and `drift` from outside the VPC (CI): no
  * network path to the cluster and no password needed, only IAM permission on the cluster and a login's secret.
  * The Data API has no session, so nothing that needs one (the advisory lock, migrate, repair) runs over it.
  */
