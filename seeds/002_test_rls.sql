@@ -251,6 +251,13 @@ BEGIN
             RAISE EXCEPTION 'RLS test failed: invited Diana sees Acme data, or not her invitation';
         END IF;
         PERFORM accept_invitation(acme);
+        -- The context is resolved once per transaction (020): the next request, here the next set_app_user, sees it.
+        -- Diana is now in two organizations: tenant data is read in the one the request names.
+        PERFORM set_app_user(diana);
+        IF EXISTS (SELECT 1 FROM agent_tasks) THEN
+            RAISE EXCEPTION 'RLS test failed: Diana, in two organizations, reads tasks without naming one';
+        END IF;
+        PERFORM set_app_user(diana, acme);
         IF (SELECT count(*) FROM agent_tasks WHERE organization_id = acme) < acme_tasks THEN
             RAISE EXCEPTION 'RLS test failed: Diana does not see Acme after accepting';
         END IF;

@@ -428,6 +428,8 @@ export function describeTenantLifecycle(open: () => Promise<LifecycleHarness>): 
         expect(await as.rows('SELECT organization_id FROM my_invitations()')).toEqual([{ organization_id: outsiderOrg.id }]);
         expect(await as.rows('SELECT id FROM agent_tasks WHERE organization_id = $1', [outsiderOrg.id])).toEqual([]);
         await as.rows('SELECT accept_invitation($1)', [outsiderOrg.id]);
+        // The context is resolved once per transaction (020): the next request, here a new set_app_user, sees it.
+        await as.rows('SELECT set_app_user($1)', [stranger]);
         expect(await as.rows('SELECT status FROM organization_members WHERE organization_id = $1 AND user_id = $2', [outsiderOrg.id, stranger])).toEqual([{ status: 'active' }]);
       });
     });
