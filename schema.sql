@@ -944,7 +944,7 @@ BEGIN
     IF p_user_id IS NOT NULL THEN
         stamp := EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::pg_catalog.text
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) p_user_id::pg_catalog.text;
-        -- The user's status and the memberships that count (015's conditions), narrowed to the named organization.
+        -- The user's status and the memberships that count (015's conditions).
         SELECT u.status OPERATOR(pg_catalog.=) 'active',
                pg_catalog.array_agg(m.organization_id) FILTER (WHERE m.organization_id IS NOT NULL)
           INTO active, member_orgs
@@ -954,11 +954,15 @@ BEGIN
                        ON o.id OPERATOR(pg_catalog.=) m.organization_id AND o.status OPERATOR(pg_catalog.=) 'active')
             ON m.user_id OPERATOR(pg_catalog.=) u.id
            AND m.status OPERATOR(pg_catalog.=) 'active'
-           AND (p_organization_id IS NULL OR m.organization_id OPERATOR(pg_catalog.=) p_organization_id)
          WHERE u.id OPERATOR(pg_catalog.=) p_user_id
          GROUP BY u.status;
-        IF active AND pg_catalog.cardinality(member_orgs) OPERATOR(pg_catalog.=) 1 THEN
-            organization := member_orgs[1];
+        organization := CASE
+                            WHEN active IS NOT TRUE THEN NULL
+                            WHEN p_organization_id IS NOT NULL
+                            THEN CASE WHEN p_organization_id OPERATOR(pg_catalog.=) ANY (member_orgs) THEN p_organization_id END
+                            WHEN pg_catalog.cardinality(member_orgs) OPERATOR(pg_catalog.=) 1 THEN member_orgs[1]
+                        END;
+        IF organization IS NOT NULL THEN
             -- The permissions held there, as ' <resource>.<action> … ' (a repeat, through two roles, is harmless).
             SELECT ' ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(
                        p.resource OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.action, ' ')

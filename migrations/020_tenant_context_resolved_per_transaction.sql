@@ -11,21 +11,23 @@
 -- sub-selects, evaluated once per statement, and read no table:
 --   app.active_user       the user, when active; empty otherwise;
 --   app.member_orgs       the organizations the user is an active member of (active user, active organization);
---   app.organization      the organization the request acts in: the one named to set_app_user(), or the user's
---                         only organization; empty when the user has several and named none;
+--   app.organization      the organization the request acts in: the one named to set_app_user() if the user is
+--                         an active member of it, or else the user's only organization; empty when the user has
+--                         several and named none, or named one they are not an active member of;
 --   app.permissions       the permissions ('<resource>.<action>') the user holds there through an unexpired grant;
 --   app.context_resolved  a copy of app.current_context (008): the transaction and user the above belong to.
 -- Every call writes every key, so nothing of another transaction, user or call is ever read.
 --
 -- The organization a request acts in (design decision 3, "active organization"):
---   * set_app_user(user, organization) narrows everything to that organization; one the user is not an active
---     member of gives nothing at all.
+--   * set_app_user(user, organization) names it; one the user is not an active member of gives no tenant data
+--     and allows no change at all.
 --   * Tenant data (agent_tasks, agent_results, audit_logs) and every change to an organization's
 --     administration (its row, members, invitations, roles, grants) happen in that organization only. Their
 --     policies compare organization_id with one value, so a page that leaves the tenant filter to RLS reads one
 --     organization's index range in order, as the hand-written filter does.
---   * Reading who is where (organizations, members, roles, grants, fellow users) spans every organization of
---     the context, so a user in several organizations can list them and choose.
+--   * Reading who is where (organizations, members, roles, grants, fellow users) spans every organization the
+--     user is an active member of, whichever one the request acts in: a user in several organizations can list
+--     them and choose, and invite a colleague from one into another.
 --   A user in several organizations therefore names the one a request acts in; without it, that request reads
 --   the membership lists and nothing else (fail closed).
 --
@@ -87,7 +89,7 @@ BEGIN
 END
 $$;
 
--- The organizations the context's user is an active member of (narrowed to the named one); NULL without one.
+-- The organizations the context's user is an active member of; NULL without a user.
 CREATE FUNCTION tenancy.context_organizations() RETURNS uuid[]
     LANGUAGE plpgsql
     STABLE
@@ -177,7 +179,7 @@ BEGIN
     IF p_user_id IS NOT NULL THEN
         stamp := EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::pg_catalog.text
                  OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) p_user_id::pg_catalog.text;
-        -- The user's status and the memberships that count (015's conditions), narrowed to the named organization.
+        -- The user's status and the memberships that count (015's conditions).
         SELECT u.status OPERATOR(pg_catalog.=) 'active',
                pg_catalog.array_agg(m.organization_id) FILTER (WHERE m.organization_id IS NOT NULL)
           INTO active, member_orgs
@@ -187,11 +189,15 @@ BEGIN
                        ON o.id OPERATOR(pg_catalog.=) m.organization_id AND o.status OPERATOR(pg_catalog.=) 'active')
             ON m.user_id OPERATOR(pg_catalog.=) u.id
            AND m.status OPERATOR(pg_catalog.=) 'active'
-           AND (p_organization_id IS NULL OR m.organization_id OPERATOR(pg_catalog.=) p_organization_id)
          WHERE u.id OPERATOR(pg_catalog.=) p_user_id
          GROUP BY u.status;
-        IF active AND pg_catalog.cardinality(member_orgs) OPERATOR(pg_catalog.=) 1 THEN
-            organization := member_orgs[1];
+        organization := CASE
+                            WHEN active IS NOT TRUE THEN NULL
+                            WHEN p_organization_id IS NOT NULL
+                            THEN CASE WHEN p_organization_id OPERATOR(pg_catalog.=) ANY (member_orgs) THEN p_organization_id END
+                            WHEN pg_catalog.cardinality(member_orgs) OPERATOR(pg_catalog.=) 1 THEN member_orgs[1]
+                        END;
+        IF organization IS NOT NULL THEN
             -- The permissions held there, as ' <resource>.<action> … ' (a repeat, through two roles, is harmless).
             SELECT ' ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(
                        p.resource OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.action, ' ')
