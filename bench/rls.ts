@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   console.log(overheadTable(report.rlsOverhead));
   console.log('\nTenant-filtered k-NN under RLS');
   console.log(vectorSearchTable(report.vectorSearch));
-  console.log('\nWrite path on agent_tasks (with: app_user, RLS, triggers; without: owner, no RLS, user triggers off)');
+  console.log('\nWrite path on agent_tasks (with: app_user and RLS; without: owner, no RLS; the table’s triggers fire on both sides)');
   console.log(writePathTable(report.writePath));
   console.log(`\ntargets: ${Object.entries(report.targets).map(([name, ok]) => `${name} ${ok ? 'pass' : 'FAIL'}`).join(', ')}`);
   console.log(`finished in ${report.durationSeconds} s`);

@@ -251,6 +251,16 @@ BEGIN
             RAISE EXCEPTION 'RLS test failed: invited Diana sees Acme data, or not her invitation';
         END IF;
         PERFORM accept_invitation(acme);
+        -- The context is resolved once per transaction (020): the next request, here the next set_app_user, sees it.
+        -- Diana is now in two organizations: tenant data is read in the one the request names. (Seeds also run
+        -- on the schema before 020, in a deploy that adds it: there set_app_user takes the user only.)
+        PERFORM set_app_user(diana);
+        IF to_regprocedure('set_app_user(uuid, uuid)') IS NOT NULL THEN
+            IF EXISTS (SELECT 1 FROM agent_tasks) THEN
+                RAISE EXCEPTION 'RLS test failed: Diana, in two organizations, reads tasks without naming one';
+            END IF;
+            PERFORM set_app_user(diana, acme);
+        END IF;
         IF (SELECT count(*) FROM agent_tasks WHERE organization_id = acme) < acme_tasks THEN
             RAISE EXCEPTION 'RLS test failed: Diana does not see Acme after accepting';
         END IF;

@@ -6,8 +6,9 @@
  *                         which acts as the application (SET LOCAL ROLE app_user) and as the owner alike;
  *   a PostgreSQL server   (`--database-url OWNER_URL --admin-url ADMIN_URL`) a scratch database of its own, created
  *                         and migrated by the owner (NOSUPERUSER, like the Aurora master) and dropped at the end.
- *                         The owner's login acts as the application; the admin login (a superuser: no RLS) reads
- *                         and writes on the owner's side and generates the data.
+ *                         The owner's login acts as the application (SET LOCAL ROLE app_user); the admin login (a
+ *                         superuser: no RLS) reads and writes on the owner's side and generates the data. A login
+ *                         of the run in app_user starts transactions as production does, for the context set-up.
  *
  * Either way the benchmark sees a BenchDatabase with two sessions, `app` and `owner` (the same one in PGlite), so
  * every measurement runs unchanged on both engines.
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client, type QueryConfig } from 'pg';
+import { scramSha256Verifier } from '../../lambda/migrate-handler/scram';
 import { fromPgClient, fromPglite, migrate, type MigrateResult, type SqlClient } from '../../lambda/migrator';
 import { redactUrl } from '../../lib/db-cli/connect';
 import { openEmbeddedDatabase, type EmbeddedDatabase } from '../../lib/local/pglite';
@@ -52,6 +54,11 @@ export interface BenchDatabase {
   readonly owner: BenchSession;
   /** The login role of the `app` session, to grant it roles the benchmark creates. */
   readonly appLogin: string;
+  /**
+   * A session of a login in app_user, as the application connects in production (a server only): a transaction
+   * needs `set_app_user` and nothing else. Null in PGlite, whose one session is a superuser.
+   */
+  readonly applicationLogin: BenchSession | null;
   /**
    * A prefix for the cluster-wide objects (roles) the benchmark creates: unique to the run on a server, where
    * other databases share the roles; anything named `<prefix>_…` is dropped when the database is closed.
@@ -119,6 +126,7 @@ export async function openPgliteDatabase(root = repositoryRoot()): Promise<Bench
       app: session,
       owner: session,
       appLogin: (await session.query<{ u: string }>('SELECT session_user AS u')).rows[0].u,
+      applicationLogin: null,
       namePrefix: 'bench',
       applied,
       close: () => db.close(),
@@ -245,17 +253,19 @@ export async function openServerDatabase(target: ServerTarget, log: (line: strin
     } finally {
       await migrator.end().catch(() => {});
     }
-    sessions.push(await connect(ownerUrl, 'bench-rls-app'), await connect(adminUrl, 'bench-rls-owner'));
-    const [app, ownerSide] = sessions.map(pgSession);
-    // Load pgvector's library in both sessions, as any pooled connection that searched once has: until then its
+    const applicationUrl = await createApplicationLogin(ownerUrl, `${name}_app`);
+    sessions.push(await connect(ownerUrl, 'bench-rls-app'), await connect(adminUrl, 'bench-rls-owner'), await connect(applicationUrl, 'bench-rls-login'));
+    const [app, ownerSide, applicationLogin] = sessions.map(pgSession);
+    // Load pgvector's library in every session, as any pooled connection that searched once has: until then its
     // settings (hnsw.ef_search, …) do not exist in the session and cannot be read back.
-    await Promise.all([app, ownerSide].map((session) => session.exec(`SELECT '[0]'::vector`)));
+    await Promise.all([app, ownerSide, applicationLogin].map((session) => session.exec(`SELECT '[0]'::vector`)));
     return {
       engine: 'postgresql',
       description: `PostgreSQL server, scratch database ${name} (${redactUrl(ownerUrl)})`,
       app,
       owner: ownerSide,
       appLogin: owner.name,
+      applicationLogin,
       namePrefix: name,
       applied,
       close,
@@ -264,6 +274,20 @@ export async function openServerDatabase(target: ServerTarget, log: (line: strin
     await close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Creates, as the owner, a login in app_user named after the run (dropped with the run's roles), with a random
+ * password that is never printed nor sent; returns its URL.
+ */
+async function createApplicationLogin(ownerUrl: string, login: string): Promise<string> {
+  const password = randomBytes(24).toString('hex');
+  // Sent as a SCRAM verifier, as the login sync does: the statement text holds no password.
+  await withClient(ownerUrl, (c) => c.query(`CREATE ROLE ${login} LOGIN PASSWORD '${scramSha256Verifier(password)}' IN ROLE app_user`));
+  const url = new URL(ownerUrl);
+  url.username = login;
+  url.password = password;
+  return url.toString();
 }
 
 /** Drops the roles named after the run (`<name>_…`), which outlive any database. */

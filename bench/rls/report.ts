@@ -94,7 +94,7 @@ export function summaryLine(label: string, s: Summary): string {
 
 export function contextSetupLine(c: ContextSetupResult): string {
   return [
-    summaryLine('transaction set-up (SET LOCAL ROLE app_user + set_app_user), not in the ratios', c.setup),
+    summaryLine(`transaction set-up (${c.setupSql}), not in the ratios`, c.setup),
     summaryLine('one small statement (the owner\'s task by id, filter by hand)', c.statement),
     `set-up / statement: ${x(c.ratio)} (95 % interval ${range(c.ratioInterval)}), target ≤ ${CONTEXT_SETUP_TARGET}: ${mark(c.pass)}`,
   ].join('\n');

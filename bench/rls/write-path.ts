@@ -1,12 +1,12 @@
 /**
- * Write-path cost on agent_tasks: the application (app_user: RLS WITH CHECK and USING policies, user triggers)
- * against the owner with no RLS and the table's user triggers disabled (foreign keys, which are system
- * triggers, are checked in both). Three operations, each timed per statement and interleaved:
+ * Write-path cost of RLS on agent_tasks: the application (app_user: RLS WITH CHECK and USING policies) against
+ * the owner with no RLS. Both fire the table's own triggers (the audit trail, updated_at): they are the schema's
+ * behaviour whoever writes, not the cost of RLS. Three operations, each timed per statement and interleaved:
  *   insert        one-row INSERT, the way a request creates a task;
  *   insert batch  INSERT … SELECT of 500 rows in one statement (per-row cost, fixed costs amortised);
- *   update        one-row status change (fires the updated_at trigger; USING and WITH CHECK policies).
- * Plus, for information, the one-row insert with an audit trigger attached to agent_tasks (it has none in the
- * schema: only permission-bearing tables are audited), to show what auditing tasks would cost.
+ *   update        one-row status change (USING and WITH CHECK policies).
+ * Plus, for information, what the triggers themselves cost: the owner's one-row insert with the table's user
+ * triggers against the same insert with them disabled.
  * Statements run in transactions that commit (50 one-row statements, or 4 batches), so the table grows as it
  * would; the two sides alternate transaction by transaction. The application's side runs on the app session, the
  * owner's on the owner session (on a server the admin login: a superuser, so no RLS applies although the tables
@@ -115,74 +115,57 @@ export async function benchWritePath(
     return timed(() => s.query('UPDATE agent_tasks SET status = $2, priority = (priority + 1) % 100 WHERE id = $1', [id, status])).then((t) => t.ms);
   };
 
-  // Both sides change agent_tasks' trigger state as the table's owner (or a superuser) when they begin (the
-  // application side with a no-op when it needs no audit trigger), so both pay the same plan-cache invalidation.
-  const appSide = (statement: (s: BenchSession) => Promise<number>, audited = false): Side => ({
+  const appSide = (statement: (s: BenchSession) => Promise<number>): Side => ({
     session: db.app,
     begin: async () => {
-      await db.app.exec('BEGIN');
-      await db.app.exec(`ALTER TABLE agent_tasks ENABLE TRIGGER ${audited ? 'bench_agent_tasks_audit' : 'agent_tasks_set_updated_at'}`);
-      await db.app.exec('SET LOCAL ROLE app_user');
+      await db.app.exec('BEGIN; SET LOCAL ROLE app_user');
       await db.app.query('SELECT set_app_user($1::uuid)', [userId]);
     },
-    end: async () => {
-      await db.app.exec('RESET ROLE');
-      if (audited) await db.app.exec('ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit');
-      await db.app.exec('COMMIT');
-    },
+    end: () => db.app.exec('COMMIT'),
     statement,
   });
-  const ownerSide = (statement: (s: BenchSession) => Promise<number>): Side => ({
+  const ownerSide = (statement: (s: BenchSession) => Promise<number>, triggers = true): Side => ({
     session: db.owner,
     begin: async () => {
       await beginAsOwner(db.owner);
-      await db.owner.exec('ALTER TABLE agent_tasks DISABLE TRIGGER USER');
+      if (!triggers) await db.owner.exec('ALTER TABLE agent_tasks DISABLE TRIGGER USER');
     },
     end: async () => {
-      await db.owner.exec('ALTER TABLE agent_tasks ENABLE TRIGGER USER');
-      await db.owner.exec('ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit');
+      if (!triggers) await db.owner.exec('ALTER TABLE agent_tasks ENABLE TRIGGER USER');
       await db.owner.exec('COMMIT');
     },
     statement,
   });
 
-  // The informational audit trigger exists for the whole run but fires only while a variant enables it.
-  await db.owner.exec(`CREATE TRIGGER bench_agent_tasks_audit AFTER INSERT ON agent_tasks
-                   FOR EACH ROW EXECUTE FUNCTION tenancy.audit_row_change();
-                 ALTER TABLE agent_tasks DISABLE TRIGGER bench_agent_tasks_audit;`);
-  try {
-    const results: WriteResult[] = [];
-    const record = (operation: string, withWhat: string, rowsPerStatement: number, target: number | null, samples: { with: number[]; without: number[] }) => {
-      const w = summarize(samples.with);
-      const wo = summarize(samples.without);
-      const r = ratio(w.p50, wo.p50);
-      results.push({
-        operation,
-        with: withWhat,
-        rowsPerStatement,
-        withChecks: w,
-        without: wo,
-        rowsPerSecondWith: (rowsPerStatement * 1000) / w.p50,
-        rowsPerSecondWithout: (rowsPerStatement * 1000) / wo.p50,
-        ratio: r,
-        ratioInterval: ratioInterval(samples.with, samples.without),
-        judged: target !== null,
-        target,
-        pass: target === null || r <= target,
-      });
-      log(`  ${operation}: ×${r.toFixed(2)}`);
-    };
+  const results: WriteResult[] = [];
+  const record = (operation: string, withWhat: string, rowsPerStatement: number, target: number | null, samples: { with: number[]; without: number[] }) => {
+    const w = summarize(samples.with);
+    const wo = summarize(samples.without);
+    const r = ratio(w.p50, wo.p50);
+    results.push({
+      operation,
+      with: withWhat,
+      rowsPerStatement,
+      withChecks: w,
+      without: wo,
+      rowsPerSecondWith: (rowsPerStatement * 1000) / w.p50,
+      rowsPerSecondWithout: (rowsPerStatement * 1000) / wo.p50,
+      ratio: r,
+      ratioInterval: ratioInterval(samples.with, samples.without),
+      judged: target !== null,
+      target,
+      pass: target === null || r <= target,
+    });
+    log(`  ${operation}: ×${r.toFixed(2)}`);
+  };
 
-    record('insert (1 row)', 'app_user: RLS WITH CHECK, triggers', 1, WRITE_RATIO_TARGETS.singleRow,
-      await compare(appSide(insertApp), ownerSide(insertOwner), rows));
-    record(`insert batch (${BATCH_ROWS} rows)`, 'app_user: RLS WITH CHECK, triggers', BATCH_ROWS, WRITE_RATIO_TARGETS.batch,
-      await compare(appSide(batchApp), ownerSide(batchOwner), batchStatements(rows), BATCHES_PER_TRANSACTION));
-    record('update status (1 row)', 'app_user: RLS USING + WITH CHECK, updated_at trigger', 1, WRITE_RATIO_TARGETS.singleRow,
-      await compare(appSide(update), ownerSide(update), rows));
-    record('insert (1 row), audited', 'app_user: RLS WITH CHECK, plus an audit trigger agent_tasks does not have', 1, null,
-      await compare(appSide(insertApp, true), ownerSide(insertOwner), rows));
-    return results;
-  } finally {
-    await db.owner.exec('DROP TRIGGER bench_agent_tasks_audit ON agent_tasks');
-  }
+  record('insert (1 row)', 'app_user: RLS WITH CHECK', 1, WRITE_RATIO_TARGETS.singleRow,
+    await compare(appSide(insertApp), ownerSide(insertOwner), rows));
+  record(`insert batch (${BATCH_ROWS} rows)`, 'app_user: RLS WITH CHECK', BATCH_ROWS, WRITE_RATIO_TARGETS.batch,
+    await compare(appSide(batchApp), ownerSide(batchOwner), batchStatements(rows), BATCHES_PER_TRANSACTION));
+  record('update status (1 row)', 'app_user: RLS USING + WITH CHECK', 1, WRITE_RATIO_TARGETS.singleRow,
+    await compare(appSide(update), ownerSide(update), rows));
+  record('insert (1 row), triggers', 'owner: the table\'s user triggers (audit trail) against none', 1, null,
+    await compare(ownerSide(insertOwner), ownerSide(insertOwner, false), rows));
+  return results;
 }

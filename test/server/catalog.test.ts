@@ -46,7 +46,7 @@ describeServer('the schema’s catalog on a real server', () => {
     expect(definers.map((d) => d.name)).toEqual([
       'accept_invitation', 'audit_row_change', 'decline_invitation', 'held_permission_ids', 'holds_permission',
       'is_active_user', 'is_system_role_name', 'member_organization_ids', 'my_invitations', 'my_organizations',
-      'permitted_organization_ids', 'role_grant_refusal', 'sign_in_claims', 'token_claims', 'upsert_cognito_user', 'visible_user_ids',
+      'permitted_organization_ids', 'role_grant_refusal', 'set_app_user', 'sign_in_claims', 'token_claims', 'upsert_cognito_user', 'visible_user_ids',
     ]);
     for (const d of definers) {
       expect(d).toEqual({ name: d.name, owner: expect.stringMatching(/^(rls_resolver|audit_writer|cognito_mirror|membership_keeper|user_mirror)$/), can_login: false, superuser: false, bypass_rls: false });

@@ -9,7 +9,7 @@ import type { Client } from 'pg';
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 
 /** Whose request this is: a user id, no context at all, or a raw (possibly malformed) setting. */
-export type TenantContext = { userId: string } | { unset: true } | { raw: string };
+export type TenantContext = { userId: string; organizationId?: string } | { unset: true } | { raw: string };
 
 /** What a statement did: the rows it returned or touched, or the SQLSTATE it failed with. */
 export type Outcome = { rows: number } | { error: string };
@@ -44,7 +44,7 @@ export function pgSession(client: Client): ActingSession {
 }
 
 async function setContext(session: ActingSession, context: TenantContext): Promise<void> {
-  if ('userId' in context) await session.query('SELECT set_app_user($1::uuid)', [context.userId]);
+  if ('userId' in context) await session.query('SELECT set_app_user($1::uuid, $2::uuid)', [context.userId, context.organizationId ?? null]);
   else if ('raw' in context) await session.query(`SELECT set_config('app.current_user_id', $1, true)`, [context.raw]);
 }
 

@@ -418,7 +418,8 @@ export function describeTenantLifecycle(open: () => Promise<LifecycleHarness>): 
       // after making the outsider's admin a member here too.
       const [outsiderOrg] = await h().service<{ id: string }>(`SELECT id FROM organizations WHERE slug = 'outsider-co'`);
       await h().service(`INSERT INTO organization_members (organization_id, user_id, status) VALUES ($1, $2, 'active')`, [t.org, outsider]);
-      await h().acting({ userId: outsider }, async (as) => {
+      // The outsider is in two organizations now: the request names the one it acts in (020).
+      await h().acting({ userId: outsider, organizationId: outsiderOrg.id }, async (as) => {
         expect(await as.run('INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2)', [outsiderOrg.id, stranger])).toEqual({ rows: 1 });
         expect(await as.rows('SELECT status, invited_by, joined_at FROM organization_members WHERE organization_id = $1 AND user_id = $2', [outsiderOrg.id, stranger]))
           .toEqual([{ status: 'invited', invited_by: outsider, joined_at: null }]);
@@ -428,6 +429,8 @@ export function describeTenantLifecycle(open: () => Promise<LifecycleHarness>): 
         expect(await as.rows('SELECT organization_id FROM my_invitations()')).toEqual([{ organization_id: outsiderOrg.id }]);
         expect(await as.rows('SELECT id FROM agent_tasks WHERE organization_id = $1', [outsiderOrg.id])).toEqual([]);
         await as.rows('SELECT accept_invitation($1)', [outsiderOrg.id]);
+        // The context is resolved once per transaction (020): the next request, here a new set_app_user, sees it.
+        await as.rows('SELECT set_app_user($1)', [stranger]);
         expect(await as.rows('SELECT status FROM organization_members WHERE organization_id = $1 AND user_id = $2', [outsiderOrg.id, stranger])).toEqual([{ status: 'active' }]);
       });
     });
