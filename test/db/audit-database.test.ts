@@ -44,7 +44,9 @@ describe('the project’s migrations', () => {
       searchPath: 'pg_catalog, public, pg_temp',
       executableBy: ['app_user', 'service_role'],
     });
-    expect(project.functions.find((f) => f.function === 'public.set_app_user(p_user_id uuid)')).toMatchObject({ owner: 'migrating user', securityDefiner: false });
+    expect(project.functions.find((f) => f.function === 'public.set_app_user(p_user_id uuid, p_organization_id uuid)'))
+      .toMatchObject({ owner: 'rls_resolver', securityDefiner: true, searchPath: 'pg_catalog, public, pg_temp', executableBy: ['app_user', 'service_role'] });
+    expect(project.functions.find((f) => f.function === 'public.current_app_user_id()')).toMatchObject({ owner: 'migrating user', securityDefiner: false });
     const app = project.roles.find((r) => r.role === 'app_user')!;
     expect(app.attributes).toBe('NOLOGIN');
     expect(app.tables.find((t) => t.table === 'public.organizations')).toEqual({
@@ -96,10 +98,10 @@ describe('a weakened migration fails the audit with the reason', () => {
     ],
     [
       'a function PUBLIC may execute',
-      'GRANT EXECUTE ON FUNCTION public.set_app_user(uuid) TO PUBLIC;',
+      'GRANT EXECUTE ON FUNCTION public.set_app_user(uuid, uuid) TO PUBLIC;',
       'public-executes-function',
-      'public.set_app_user(p_user_id uuid)',
-      'PUBLIC may execute public.set_app_user(p_user_id uuid)',
+      'public.set_app_user(p_user_id uuid, p_organization_id uuid)',
+      'PUBLIC may execute public.set_app_user(p_user_id uuid, p_organization_id uuid)',
     ],
   ])('%s', async (_what, weakening, kind, resource, message) => {
     const audit = await auditWith(weakening);
