@@ -32,7 +32,7 @@ export interface CognitoTriggersProps {
   readonly dataApiEndpoint: ec2.IInterfaceVpcEndpoint;
   /**
    * Reserved concurrency of each trigger: sign-ins that arrive together each need an instance.
-   * @default 20
+   * @default - none (the account's unreserved pool serves them)
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -53,7 +53,7 @@ export class CognitoTriggers extends Construct {
     const trigger = (name: string, folder: string, purpose: string) => {
       const prepared = props.functions.createFunctionResources(this, name, {
         purpose,
-        reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 20,
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       });
       const fn = new nodejs.NodejsFunction(this, `${name}Function`, {
         description: purpose,
@@ -73,6 +73,7 @@ export class CognitoTriggers extends Construct {
         projectRoot: PROJECT_ROOT,
         bundling: { minify: true, sourceMap: false, target: 'node24', externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
       });
+      props.functions.acknowledgeUnreservedConcurrency(fn);
       database.grantDataApiAccess(fn, login, ['rds-data:ExecuteStatement']);
       fn.node.addDependency(props.dataApiEndpoint);
       return fn;
