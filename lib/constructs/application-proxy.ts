@@ -1,7 +1,12 @@
 /**
- * RDS Proxy for application traffic: connects to the cluster as one login
- * (the application's, `app_login`), requires TLS and IAM authentication, and
- * is reachable only from the application client security group, which
+ * RDS Proxy for application traffic: IAM authentication end to end. Clients
+ * present an IAM token for the application's login (`app_login`), and the
+ * proxy logs in to the cluster as that login with an IAM token of its own:
+ * no secret, so no password rotation can leave the proxy without credentials
+ * (a proxy reading a secret rotated with alternating users finds
+ * `app_login_clone` in it after the first rotation, and has none for
+ * `app_login`: aws/aws-cdk#25568). TLS is required, and the proxy is
+ * reachable only from the application client security group, which
  * applications put their compute in.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -9,7 +14,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { IAuroraDatabase, LoginRole } from './aurora-database';
+import type { IamLoginRole, IAuroraDatabase } from './aurora-database';
 import { ManagedPolicyRole } from './managed-policy-role';
 
 /** RDS Proxy listens on the engine's default port, whatever the cluster's port is. */
@@ -21,8 +26,8 @@ export interface ApplicationProxyProps {
   readonly proxyName: string;
   /** The database it fronts. */
   readonly database: IAuroraDatabase;
-  /** The login the proxy connects as (its secret is the only one it reads). */
-  readonly login: LoginRole;
+  /** The IAM login the proxy connects as, and the only database user clients may ask for. */
+  readonly login: IamLoginRole;
   /** The VPC. */
   readonly vpc: ec2.IVpc;
   /** Subnets of the proxy. */
@@ -85,9 +90,11 @@ export class ApplicationProxy extends Construct {
     database.connections.allowDefaultPortFrom(this.securityGroup, 'PostgreSQL from the RDS Proxy to the Aurora cluster');
 
     const role = new ManagedPolicyRole(this, 'Role', {
-      description: 'Lets RDS Proxy read the application login secret',
+      description: 'Lets RDS Proxy log in to the cluster as the application login with IAM authentication',
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
     });
+    // End to end: the proxy signs its own token for the login, on the cluster's database user.
+    database.grantConnect(role, login);
 
     // The cluster as the proxy sees it: the same identifier, with the literal
     // port. Targeting the cluster itself would make the proxy add an ingress
@@ -103,14 +110,12 @@ export class ApplicationProxy extends Construct {
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       dbProxyName: props.proxyName,
       proxyTarget: rds.ProxyTarget.fromCluster(target),
-      secrets: [login.secret],
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
       role,
       requireTLS: true,
-      iamAuth: true,
-      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
       idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
       maxConnectionsPercent,
       debugLogging: false,

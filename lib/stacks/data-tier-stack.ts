@@ -15,7 +15,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT } from '../constructs/application-proxy';
-import { AuroraDatabase, type LoginRole } from '../constructs/aurora-database';
+import { AuroraDatabase, type IamLoginRole, type LoginRole } from '../constructs/aurora-database';
 import { CognitoTriggers } from '../constructs/cognito-triggers';
 import { DatabaseMigrations } from '../constructs/database-migrations';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
@@ -46,8 +46,8 @@ export class DataTierStack extends Stack {
   readonly userPool: PlatformUserPool;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
-  /** The application's login: `app_login`, member of `app_user`; used by RDS Proxy. */
-  readonly appLogin: LoginRole;
+  /** The application's login: `app_login`, member of `app_user`, IAM authentication only; used by RDS Proxy. */
+  readonly appLogin: IamLoginRole;
   /** The Cognito triggers' login: `cognito_sync_login`, member of `cognito_sync`; used over the Data API. */
   readonly cognitoSyncLogin: LoginRole;
   /** The custom resource that migrates the database on deploy. */
@@ -60,8 +60,11 @@ export class DataTierStack extends Stack {
     const { config } = props;
     this.config = config;
     this.namePrefix = `${config.appName}-${config.name}`;
-    // Keys, secrets, logs, queues and the user pool outlive the stack outside dev.
-    const retainUnlessDev = config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    // Keys, secrets, logs, queues and the user pool outlive the stack outside dev, but not a failed first create:
+    // RETAIN_ON_UPDATE_OR_DELETE (DeletionPolicy RetainExceptOnCreate) lets that rollback delete what it made,
+    // so the retry does not fail on names ("already exists") that a plain Retain would have kept.
+    const retainUnlessDev = config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
+    const reserved = config.functions.reservedConcurrency === 'none' ? undefined : config.functions.reservedConcurrency;
 
     this.encryptionKey = new DataEncryptionKey(this, 'DataKey', {
       aliasName: `${config.appName}/${config.name}/data`,
@@ -75,6 +78,7 @@ export class DataTierStack extends Stack {
       flowLogRetention: config.network.flowLogRetentionDays,
       functionLogRetention: config.database.logRetentionDays,
       removalPolicy: retainUnlessDev,
+      customResourceConcurrency: reserved?.customResources,
     });
 
     this.database = new AuroraDatabase(this, 'Database', {
@@ -100,11 +104,11 @@ export class DataTierStack extends Stack {
       removalPolicy: {
         destroy: RemovalPolicy.DESTROY,
         snapshot: RemovalPolicy.SNAPSHOT,
-        retain: RemovalPolicy.RETAIN,
+        retain: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       }[config.database.removalPolicy],
       secretsAndLogsRemovalPolicy: retainUnlessDev,
     });
-    this.appLogin = this.database.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
+    this.appLogin = this.database.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
     this.cognitoSyncLogin = this.database.addLogin('CognitoSyncLogin', { username: 'cognito_sync_login', memberOf: 'cognito_sync' });
 
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
@@ -118,6 +122,7 @@ export class DataTierStack extends Stack {
         this.network.s3Endpoint,
       ],
       logins: this.database.logins,
+      iamLogins: this.database.iamLogins,
       allowSeeds: config.database.seedsEnabled,
       // CI passes `-c deployId=<run id>` to re-run on every deploy; a plain synth stays repeatable.
       deployId: this.node.tryGetContext('deployId') as string | undefined,
@@ -146,9 +151,12 @@ export class DataTierStack extends Stack {
       refreshTokenValidity: Duration.days(config.auth.refreshTokenDays),
       callbackUrls: config.auth.callbackUrls,
       logoutUrls: config.auth.logoutUrls,
-      domainPrefix: config.auth.domainPrefix,
+      // Global per region: unless configured, unique to the account (`<app>-<env>-<account id>`).
+      domainPrefix: config.auth.domainPrefix ?? `${this.namePrefix}-${this.account}`,
       deletionProtection: config.auth.deletionProtection,
-      removalPolicy: retainUnlessDev,
+      // Plain Retain: a deletion-protected pool cannot be deleted by a failed first create's rollback, which would
+      // end in ROLLBACK_FAILED; retained, it is left aside (pool names need not be unique) and the retry proceeds.
+      removalPolicy: config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
     this.cognitoTriggers = new CognitoTriggers(this, 'CognitoTriggers', {
@@ -156,6 +164,7 @@ export class DataTierStack extends Stack {
       database: this.database,
       login: this.cognitoSyncLogin,
       functions: this.network.functions,
+      reservedConcurrentExecutions: reserved?.cognitoTriggers,
       dataApiEndpoint: this.network.addInterfaceEndpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
     });
 
@@ -179,9 +188,9 @@ export class DataTierStack extends Stack {
     p.publish('database/cluster-arn', cluster.clusterArn, 'ARN of the Aurora cluster (RDS Data API resource)');
     p.publish('database/proxy-endpoint', this.proxy.proxy.endpoint, 'RDS Proxy endpoint for application traffic (TLS and IAM auth required)');
     p.publish('database/proxy-port', String(PROXY_PORT), 'Port of the RDS Proxy endpoint');
-    p.publish('database/proxy-username', this.proxy.username, 'Database user applications connect as through the proxy');
+    p.publish('database/proxy-arn', this.proxy.proxy.dbProxyArn, 'ARN of the RDS Proxy (IAM policies granting rds-db:connect name its id)');
+    p.publish('database/proxy-username', this.proxy.username, 'Database user applications connect as through the proxy, with an IAM token (rds-db:connect)');
     p.publish('database/master-secret-arn', this.database.masterSecret.secretArn, 'Secret of the master user (migrations only)');
-    p.publish('database/app-login-secret-arn', this.appLogin.secret.secretArn, 'Secret of the application login (app_login)');
     p.publish('database/cognito-sync-secret-arn', this.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
     p.publish('network/vpc-id', this.network.vpc.vpcId, 'VPC of the data tier');
     p.publish('network/application-client-security-group-id', this.proxy.applicationClientSecurityGroup.securityGroupId, 'Security group application compute joins to reach the RDS Proxy');
