@@ -6,6 +6,7 @@
  */
 import {
   DatabaseErrorException,
+  DatabaseResumingException,
   DatabaseUnavailableException,
   ExecuteStatementCommand,
   RDSDataClient,
@@ -73,6 +74,8 @@ export interface DataApiAdapter {
   readonly calls: ExecuteStatementCommandInput[];
   /** Makes the next calls fail as if the cluster were unreachable. */
   setAvailable(available: boolean): void;
+  /** Makes the next `calls` calls answer as a paused cluster does while it resumes (Infinity: every call). */
+  resumeFor(calls: number): void;
   restore(): void;
 }
 
@@ -113,10 +116,15 @@ export function createDataApiAdapterFor(runStatement: StatementRunner, options: 
   const mock = options.allClients ? mockClient(RDSDataClient) : mockClient(client);
   const calls: ExecuteStatementCommandInput[] = [];
   let available = true;
+  let resuming = 0;
 
   mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
     calls.push(input);
     if (!available) throw new DatabaseUnavailableException({ message: 'The database is unavailable', $metadata: {} });
+    if (resuming > 0) {
+      resuming--;
+      throw new DatabaseResumingException({ message: 'The database is resuming after being auto-paused', $metadata: {} });
+    }
     if (input.resourceArn !== options.resourceArn) throw new DatabaseErrorException({ message: 'unknown cluster', $metadata: {} });
     const { text, values } = toPositional(input.sql ?? '', input.parameters);
     let result: StatementResult | undefined;
@@ -143,6 +151,9 @@ export function createDataApiAdapterFor(runStatement: StatementRunner, options: 
     calls,
     setAvailable: (value) => {
       available = value;
+    },
+    resumeFor: (count) => {
+      resuming = count;
     },
     restore: () => mock.restore(),
   };
