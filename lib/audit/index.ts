@@ -10,6 +10,7 @@ export * from './data-stores';
 export * from './iam';
 export * from './network';
 export * from './data-protection';
+export * from './deploys';
 export * from './secrets';
 export { renderMarkdown } from './markdown';
 

@@ -80,7 +80,10 @@ describe('the audit of the real app', () => {
         expect(secret.key).toBe(refOf(template.Resources[secret.resource].Properties.KmsKeyId));
         expect(secret.value).toBe('generated');
       }
-      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser')).toHaveLength(2);
+      // One login with a password (the Cognito triggers'); the application's authenticates with IAM and has none.
+      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser')).toHaveLength(1);
+      // RDS Proxy reads no secret at all.
+      expect(audit.deploys.proxies).toEqual([expect.objectContaining({ defaultAuthScheme: 'IAM_AUTH', secrets: [] })]);
     });
 
     it('names the key of every store, and the one key is the data key with its alias', () => {
@@ -161,7 +164,7 @@ describe('the audit of the real app', () => {
         expect.objectContaining({
           backupRetentionDays: config.database.backupRetentionDays,
           deletionProtection: true,
-          onDelete: { destroy: 'Delete', snapshot: 'Snapshot', retain: 'Retain' }[config.database.removalPolicy],
+          onDelete: { destroy: 'Delete', snapshot: 'Snapshot', retain: 'RetainExceptOnCreate' }[config.database.removalPolicy],
         }),
       ]);
       expect(audit.databases[0].instances).toHaveLength(1 + config.database.readers);
@@ -234,6 +237,7 @@ describe('the audit of a weakened stack', () => {
     const stage = weakened.stages[0];
     const stack = stage.stacks[0];
     const idOf = (construct: IConstruct) => Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+    const logicalIdOf = (element: CfnElement) => Stack.of(element).getLogicalId(element);
     const kinds = (kind: string) => stage.failures.filter((f) => f.kind === kind);
 
     const open = kinds('public-database-path');
@@ -267,6 +271,19 @@ describe('the audit of a weakened stack', () => {
         `AwsSolutions-IAM5[Action::s3:*] @ ${idOf(added.wildcardPolicy)}`,
       ]),
     );
+    // Day 30: the proxy would have no credentials after the first rotation; day 2: an hour-long hang, a name kept.
+    expect(kinds('proxy-secret-alternating-users')).toEqual([
+      expect.objectContaining({
+        resource: idOf(added.proxyWithRotatedSecret),
+        message: expect.stringMatching(/logs in with secret DatabaseCognitoSyncLoginSecret\w+, rotated by hosted PostgreSQLMultiUser: after the first rotation/),
+      }),
+    ]);
+    expect(kinds('custom-resource-without-timeout')).toEqual([
+      expect.objectContaining({ resource: logicalIdOf(added.customResourceWithoutTimeout), message: expect.stringContaining("has no ServiceTimeout: a lost answer holds the deploy for CloudFormation's hour") }),
+    ]);
+    expect(kinds('named-resource-retained-on-create')).toEqual([
+      expect.objectContaining({ resource: logicalIdOf(added.retainedNamedLogGroup), message: expect.stringContaining('named /aws/rds/cluster/saas-dev/postgresql is kept by a plain Retain') }),
+    ]);
     expect(kinds('unacknowledged-finding')).toHaveLength(stage.validation.findings.length);
     expect(stage.summary.unacknowledgedFindings).toBe(stage.validation.findings.length);
     expect(stack.secrets.find((s) => s.resource === idOf(added.plaintextSecret))?.value).toBe('literal');
@@ -279,5 +296,8 @@ describe('the audit of a weakened stack', () => {
     expect(markdown).toContain('**ipv4 0.0.0.0/0** (public)');
     expect(markdown).toContain('**literal in template**');
     expect(markdown).toContain('**`*`: no reason**');
+    expect(markdown).toContain('**none: an hour**');
+    expect(markdown).toContain('**Retain: kept by a failed create too**');
+    expect(markdown).toMatch(/\*\*hosted PostgreSQLMultiUser: alternating users\*\*/);
   });
 });

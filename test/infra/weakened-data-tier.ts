@@ -2,9 +2,12 @@
  * Test only: weakens a data tier stack in the ways the audit must catch —
  * the database opened to the internet, a publicly accessible instance, an
  * unencrypted queue, a secret without rotation, a secret whose value is in
- * the template, and a wildcard policy without a reason.
+ * the template, a wildcard policy without a reason; and what fails a deploy
+ * on day 30 or day 2: the proxy logging in with a secret rotated with
+ * alternating users, a custom resource without a service timeout, a named
+ * log group kept by a plain Retain.
  */
-import { SecretValue } from 'aws-cdk-lib';
+import { CfnResource, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -19,6 +22,12 @@ export interface Weaknesses {
   readonly unrotatedSecret: secretsmanager.Secret;
   readonly plaintextSecret: secretsmanager.Secret;
   readonly wildcardPolicy: iam.ManagedPolicy;
+  /** The RDS Proxy, given the Cognito login's secret (rotated with alternating users) to log in with. */
+  readonly proxyWithRotatedSecret: rds.DatabaseProxy;
+  /** The migration custom resource, without its ServiceTimeout. */
+  readonly customResourceWithoutTimeout: CfnResource;
+  /** The exported PostgreSQL log group (named), kept by a plain Retain. */
+  readonly retainedNamedLogGroup: CfnResource;
 }
 
 /** Adds every weakness to `stack`. */
@@ -32,6 +41,14 @@ export class WeakenedDataTier extends Construct {
     database.securityGroup.addIngressRule(ec2.Peer.anyIpv6(), ec2.Port.allTcp(), 'Everything from anywhere (IPv6)');
     const writer = database.cluster.node.findChild('Writer').node.defaultChild as rds.CfnDBInstance;
     writer.publiclyAccessible = true;
+    const proxy = stack.proxy.proxy;
+    (proxy.node.defaultChild as rds.CfnDBProxy).addPropertyOverride('Auth', [
+      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: stack.cognitoSyncLogin.secret.secretArn },
+    ]);
+    const customResource = stack.migrations.resource.node.defaultChild as CfnResource;
+    customResource.addPropertyDeletionOverride('ServiceTimeout');
+    const logGroup = database.postgresLogGroup.node.defaultChild as CfnResource;
+    logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.weaknesses = {
       unencryptedQueue: new sqs.Queue(this, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED }),
       unrotatedSecret: new secretsmanager.Secret(this, 'UnrotatedSecret', { encryptionKey: stack.encryptionKey }),
@@ -42,6 +59,9 @@ export class WeakenedDataTier extends Construct {
       wildcardPolicy: new iam.ManagedPolicy(this, 'WildcardPolicy', {
         statements: [new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] })],
       }),
+      proxyWithRotatedSecret: proxy,
+      customResourceWithoutTimeout: customResource,
+      retainedNamedLogGroup: logGroup,
     };
   }
 }
