@@ -41,10 +41,16 @@ export interface LoginRoleOptions {
   readonly memberOf: LoginGroup;
 }
 
-/** A login role whose password lives in Secrets Manager, made by {@link AuroraDatabase.addLogin}. */
-export interface LoginRole extends LoginRoleOptions {
+/** What a login with a password gives those who use it: its group and its secret. */
+export interface SecretLogin {
+  /** The NOLOGIN group role it is a member of (created by the migrations). */
+  readonly memberOf: LoginGroup;
   /** Its secret: username, password, host, port, dbname, engine, masterarn. */
   readonly secret: secretsmanager.ISecret;
+}
+
+/** A login role whose password lives in Secrets Manager, made by {@link AuroraDatabase.addLogin}. */
+export interface LoginRole extends LoginRoleOptions, SecretLogin {
   /** Its rotation schedule (multi-user: the rotation alternates with `<username>_clone`). */
   readonly rotation: secretsmanager.RotationSchedule;
 }
@@ -59,8 +65,11 @@ export interface IamLoginRole extends LoginRoleOptions {
 export interface IAuroraDatabase extends IConstruct, ec2.IConnectable {
   /** The cluster. */
   readonly cluster: rds.IDatabaseCluster;
-  /** The writer instance: what must exist before anything connects to the database. */
-  readonly writer: IConstruct;
+  /**
+   * The writer instance: what must exist before anything connects to the database. Absent for a database of
+   * another stack, which exists before the stack that imports it deploys.
+   */
+  readonly writer?: IConstruct;
   /** The master user's secret. Migrations connect with it. */
   readonly masterSecret: secretsmanager.ISecret;
   /** The database name. */
@@ -68,7 +77,7 @@ export interface IAuroraDatabase extends IConstruct, ec2.IConnectable {
   /** The cluster port (a literal, so security group rules stay readable). */
   readonly port: number;
   /** Lets `grantee` call the RDS Data API on this cluster as `login`. */
-  grantDataApiAccess(grantee: iam.IGrantable, login: LoginRole, actions?: readonly string[]): iam.Grant;
+  grantDataApiAccess(grantee: iam.IGrantable, login: SecretLogin, actions?: readonly string[]): iam.Grant;
   /** Lets `grantee` log in to the cluster as the IAM login `login` (`rds-db:connect`). */
   grantConnect(grantee: iam.IGrantable, login: IamLoginRole): iam.Grant;
 }
@@ -310,7 +319,7 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
    */
   grantDataApiAccess(
     grantee: iam.IGrantable,
-    login: LoginRole,
+    login: SecretLogin,
     actions: readonly string[] = [
       'rds-data:ExecuteStatement',
       'rds-data:BatchExecuteStatement',

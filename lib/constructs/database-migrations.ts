@@ -144,7 +144,8 @@ export class DatabaseMigrations extends Construct {
     });
     // The writer and what the handler calls: not the whole cluster construct, whose readers and master rotation
     // (a nested stack) the migrations never touch, and which would then hold up or fail the deploy for nothing.
-    this.resource.node.addDependency(database.writer, ...props.networkDependencies);
+    // (A database of another stack has no writer here: that stack deploys first.)
+    this.resource.node.addDependency(...(database.writer ? [database.writer] : []), ...props.networkDependencies);
   }
 
   /** The function, bundled with `migrations/` (and `seeds/`, when given) beside it. */

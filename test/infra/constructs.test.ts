@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApplicationProxy } from '../../lib/constructs/application-proxy';
+import { ApplicationProxy, ProxySecurityGroups } from '../../lib/constructs/application-proxy';
 import { AuroraDatabase, type AuroraDatabaseProps } from '../../lib/constructs/aurora-database';
 import { DatabaseMigrations } from '../../lib/constructs/database-migrations';
 import { IsolatedFunctions } from '../../lib/constructs/isolated-functions';
@@ -125,7 +125,10 @@ describe('ApplicationProxy', () => {
     const { stack, vpc, database } = fixture();
     const db = database();
     const login = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
-    const proxy = new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    const groups = new ProxySecurityGroups(stack, 'ProxyGroups', { vpc, database: db });
+    const proxy = new ApplicationProxy(stack, 'Proxy', {
+      proxyName: 'app-test', database: db, login, vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroup: groups.securityGroup,
+    });
     expect(proxy.username).toBe('app_login');
     const template = Template.fromStack(stack);
     // No secret: after a rotation with alternating users the secret would name app_login_clone (aws/aws-cdk#25568).
@@ -135,17 +138,18 @@ describe('ApplicationProxy', () => {
     const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement) as any[];
     expect(statements.map((st) => st.Action)).toEqual(['rds-db:connect']);
     expect(JSON.stringify(statements[0].Resource)).toContain('/app_login');
-    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 5433,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxySecurityGroup'), 'GroupId'] },
-    });
+    // One rule into the cluster from the proxy's group, on the cluster's literal port; one into the proxy, from the clients.
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[];
+    expect(ingress.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('ProxyGroupsSecurityGroup')).map((r) => r.Properties.FromPort)).toEqual([5433]);
+    expect(ingress.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('ProxyGroupsApplicationClient')).map((r) => r.Properties.FromPort)).toEqual([5432]);
   });
 
   it('refuses a share of connections outside 1 to 100, naming the property', () => {
     const { stack, vpc, database } = fixture();
     const db = database();
     const login = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
-    expect(() => new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: {}, maxConnectionsPercent: 0 }))
+    const securityGroup = new ProxySecurityGroups(stack, 'ProxyGroups', { vpc, database: db }).securityGroup;
+    expect(() => new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: {}, securityGroup, maxConnectionsPercent: 0 }))
       .toThrow(/ApplicationProxy Test\/Proxy: maxConnectionsPercent must be an integer from 1 to 100, got 0/);
   });
 });
@@ -168,6 +172,18 @@ describe('DatabaseMigrations', () => {
     });
     return { stack, vpc, construct };
   };
+
+  it('beside its database, waits for the writer instance and what it calls, not the readers or the master rotation', () => {
+    const { stack, vpc, functions, database } = fixture({ readers: 2 });
+    const db = database();
+    const endpoint = new ec2.SecurityGroup(stack, 'StandsForAnEndpoint', { vpc, allowAllOutbound: false });
+    new DatabaseMigrations(stack, 'Migrations', {
+      database: db, functions, writerClientSecurityGroup: db.adminClientSecurityGroup, networkDependencies: [endpoint],
+    });
+    const template = Template.fromStack(stack);
+    const [resource] = Object.values(template.findResources('Custom::DatabaseMigrations')) as any[];
+    expect(resource.DependsOn.map((id: string) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DatabaseClusterWriter', 'StandsForAnEndpoint']);
+  });
 
   it('passes the contract’s properties to its handler through the Provider framework', () => {
     const { stack, construct } = migrations('run-42');

@@ -6,6 +6,8 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON read back from cdk.out */
 import { App } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { readCloudAssembly, type StackArtifact } from '../../lib/audit/assembly';
@@ -42,8 +44,8 @@ describe('day 1: a first deploy into a new account', () => {
   });
 
   it('names the Cognito domain with the account id, so no other account can hold the prefix first', () => {
-    for (const { stage, stack } of stacks) {
-      const domains = resources(stack).filter(([, r]) => r.Type === 'AWS::Cognito::UserPoolDomain');
+    for (const stage of Object.keys(CONFIGS)) {
+      const domains = stacks.filter((s) => s.stage === stage).flatMap(({ stack }) => resources(stack).filter(([, r]) => r.Type === 'AWS::Cognito::UserPoolDomain'));
       expect(domains).toHaveLength(1);
       expect(domains[0][1].Properties.Domain).toEqual({ 'Fn::Join': ['', [`saas-${CONFIGS[stage].name}-`, { Ref: 'AWS::AccountId' }]] });
     }
@@ -81,6 +83,30 @@ describe('day 1: a first deploy into a new account', () => {
 });
 
 describe('day 2: a failed deploy fails fast and can be retried', () => {
+  it('puts the deletion-protected cluster in a stack of its own, deployed first, which the data tier reads through SSM only', () => {
+    for (const stage of Object.keys(CONFIGS)) {
+      const [store, tier] = ['DataStore', 'DataTier'].map((name) => stacks.find((s) => s.stack.displayName === `${stage}/${name}`)!.stack);
+      const types = (stack: StackArtifact) => new Set(resources(stack).map(([, r]) => r.Type));
+      // What can fail a first create for reasons of its own (a migration, the Cognito domain, the triggers'
+      // concurrency) is in the data tier stack, whose rollback has no deletion-protected cluster to delete.
+      expect([...types(store)].filter((t) => /DBCluster$|Cognito|Custom::DatabaseMigrations/.test(t))).toEqual(['AWS::RDS::DBCluster']);
+      expect([...types(tier)].filter((t) => /RDS::DB|SecretsManager::Secret$|KMS::Key|EC2::VPC$/.test(t))).toEqual([]);
+      expect([...types(tier)]).toEqual(expect.arrayContaining(['Custom::DatabaseMigrations', 'AWS::Cognito::UserPoolDomain']));
+      // No exports, no imports: the data tier reads SSM parameters the stateful stack publishes.
+      const tierText = JSON.stringify(tier.template);
+      expect(tierText).not.toContain('Fn::ImportValue');
+      expect(JSON.stringify(store.template.Outputs ?? {})).not.toContain('Export');
+      const read = [...tierText.matchAll(/\{\{resolve:ssm:([^}]+)\}\}/g)].map((m) => m[1]);
+      const published = resources(store).filter(([, r]) => r.Type === 'AWS::SSM::Parameter').map(([, r]) => r.Properties.Name);
+      expect(read.length).toBeGreaterThan(0);
+      for (const name of read) expect(published).toContain(name);
+    }
+    // The data tier deploys after the stateful stack.
+    const manifest = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'assembly-Dev', 'manifest.json'), 'utf8'));
+    const tierArtifact = Object.entries(manifest.artifacts as Record<string, any>).find(([, a]) => a.displayName === 'Dev/DataTier')![1];
+    expect(tierArtifact.dependencies).toEqual(expect.arrayContaining([expect.stringMatching(/^DevDataStore/)]));
+  });
+
   it('gives every custom resource of every stack a service timeout, so a lost answer fails in minutes, not an hour', () => {
     const custom = stacks.flatMap(({ stack }) => resources(stack).filter(([, r]) => String(r.Type).startsWith('Custom::')));
     expect(custom.map(([, r]) => r.Type)).toEqual(expect.arrayContaining(['Custom::DatabaseMigrations', 'Custom::VpcRestrictDefaultSG']));
@@ -103,23 +129,26 @@ describe('day 2: a failed deploy fails fast and can be retried', () => {
 
 describe('day 30: after the first rotation', () => {
   it('RDS Proxy reads no secret: it logs in with IAM as a login no rotation renames', () => {
-    for (const { stack } of stacks) {
-      for (const [, proxy] of resources(stack).filter(([, r]) => r.Type === 'AWS::RDS::DBProxy')) {
-        expect(proxy.Properties.DefaultAuthScheme).toBe('IAM_AUTH');
-        expect(proxy.Properties.Auth).toBeUndefined();
-      }
-      const migrations = resources(stack).find(([, r]) => r.Type === 'Custom::DatabaseMigrations')![1];
-      expect(migrations.Properties.IamLogins).toEqual([{ Username: 'app_login', MemberOf: 'app_user' }]);
+    const all = stacks.flatMap(({ stack }) => resources(stack));
+    const proxies = all.filter(([, r]) => r.Type === 'AWS::RDS::DBProxy');
+    expect(proxies).toHaveLength(3);
+    for (const [, proxy] of proxies) {
+      expect(proxy.Properties.DefaultAuthScheme).toBe('IAM_AUTH');
+      expect(proxy.Properties.Auth).toBeUndefined();
     }
+    const migrations = all.filter(([, r]) => r.Type === 'Custom::DatabaseMigrations');
+    expect(migrations).toHaveLength(3);
+    for (const [, resource] of migrations) expect(resource.Properties.IamLogins).toEqual([{ Username: 'app_login', MemberOf: 'app_user' }]);
   });
 
   it('publishes what an application needs to connect with IAM: the proxy ARN and endpoint, and the user name', () => {
-    for (const { stage, stack } of stacks) {
-      const names = resources(stack).filter(([, r]) => r.Type === 'AWS::SSM::Parameter').map(([, r]) => r.Properties.Name);
+    for (const stage of Object.keys(CONFIGS)) {
+      const parameters = stacks.filter((s) => s.stage === stage).flatMap(({ stack }) => resources(stack)).filter(([, r]) => r.Type === 'AWS::SSM::Parameter');
+      const names = parameters.map(([, r]) => r.Properties.Name);
       for (const name of ['proxy-arn', 'proxy-endpoint', 'proxy-username']) {
         expect(names).toContain(`/saas/${CONFIGS[stage].name}/database/${name}`);
       }
-      const username = resources(stack).find(([, r]) => r.Type === 'AWS::SSM::Parameter' && r.Properties.Name.endsWith('/proxy-username'))![1];
+      const username = parameters.find(([, r]) => r.Properties.Name.endsWith('/proxy-username'))![1];
       expect(username.Properties.Value).toBe('app_login');
     }
   });

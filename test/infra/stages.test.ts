@@ -360,6 +360,9 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       'database/cognito-sync-secret-arn', 'network/vpc-id',
       'network/application-client-security-group-id', 'auth/user-pool-id', 'auth/user-pool-arn', 'auth/web-client-id',
       'auth/domain', 'auth/issuer',
+      // What the data tier stack reads of the stateful one.
+      'database/cluster-resource-id', 'key/data-key-arn', 'network/admin-client-security-group-id',
+      ...config.network.availabilityZones.flatMap((_, i) => [`network/database-subnet-${i + 1}`, `network/functions-subnet-${i + 1}`]),
     ];
 
     it('publishes each value as an SSM parameter under /<app>/<env>/ and as an output', () => {
@@ -406,6 +409,8 @@ describe.each(STAGES)('%s stage', (stage, config) => {
           'AwsSolutions-IAM5[…] @ MigrationsProviderRolePermissions',
           'AwsSolutions-IAM5[…] @ NetworkCloseDefaultSecurityGroupProviderRolePermissions',
           'AwsSolutions-IAM5[…] @ NetworkFunctionsVpcAccessPolicy',
+          // The data tier stack's functions have network-interface permissions of their own.
+          'AwsSolutions-IAM5[…] @ FunctionsVpcAccessPolicy',
           ...(config.auth.mfa === 'optional' ? ['AwsSolutions-COG2 @ AuthUserPool'] : []),
           // A stage that reserves no concurrency says why, on each function.
           ...(config.functions.reservedConcurrency === 'none'

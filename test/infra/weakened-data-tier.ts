@@ -14,7 +14,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { DataTierStack } from '../../lib/stacks/data-tier-stack';
+import type { EnvironmentStage } from '../../lib/environment-stage';
 
 /** The resources the weakening added, by what they break. */
 export interface Weaknesses {
@@ -30,22 +30,27 @@ export interface Weaknesses {
   readonly retainedNamedLogGroup: CfnResource;
 }
 
-/** Adds every weakness to `stack`. */
+/** Adds every weakness to the stacks of `stage` (the new resources to its stateful stack). */
 export class WeakenedDataTier extends Construct {
   readonly weaknesses: Weaknesses;
 
-  constructor(stack: DataTierStack, id: string) {
+  constructor(stage: EnvironmentStage, id: string) {
+    const stack = stage.dataStore;
     super(stack, id);
     const { database } = stack;
     database.securityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(database.port), 'PostgreSQL from anywhere');
     database.securityGroup.addIngressRule(ec2.Peer.anyIpv6(), ec2.Port.allTcp(), 'Everything from anywhere (IPv6)');
     const writer = database.cluster.node.findChild('Writer').node.defaultChild as rds.CfnDBInstance;
     writer.publiclyAccessible = true;
-    const proxy = stack.proxy.proxy;
-    (proxy.node.defaultChild as rds.CfnDBProxy).addPropertyOverride('Auth', [
-      { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: stack.cognitoSyncLogin.secret.secretArn },
-    ]);
-    const customResource = stack.migrations.resource.node.defaultChild as CfnResource;
+    // A proxy beside the database that logs in with the Cognito login's secret, rotated with alternating users.
+    const proxy = new rds.DatabaseProxy(this, 'ProxyWithSecret', {
+      proxyTarget: rds.ProxyTarget.fromCluster(database.cluster),
+      secrets: [stack.cognitoSyncLogin.secret],
+      vpc: stack.network.vpc,
+      vpcSubnets: stack.network.databaseSubnets,
+      securityGroups: [stack.proxySecurityGroups.securityGroup],
+    });
+    const customResource = stage.dataTier.migrations.resource.node.defaultChild as CfnResource;
     customResource.addPropertyDeletionOverride('ServiceTimeout');
     const logGroup = database.postgresLogGroup.node.defaultChild as CfnResource;
     logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
