@@ -9,9 +9,9 @@
  *   `deployId` when the CLI passes `-c deployId=…`: it re-runs when any of those changes, and a synth without
  *   `deployId` is repeatable.
  * - `serviceTimeout` sits a little above the function timeout, so a stuck deploy fails in minutes, not an hour.
- * - It depends on the writer instance (and the cluster under it) and on the endpoints the handler calls, not on
- *   the readers or the master secret's rotation; the login secrets' rotations depend on it, so a rotation never
- *   runs before its role exists.
+ * - Beside its database in one stack, it depends on the writer instance (and the cluster under it) and on the
+ *   endpoints the handler calls, not on the readers or the master secret's rotation. In the data tier stack, the
+ *   database, its endpoints and secrets are the stateful stack's, deployed before it.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
