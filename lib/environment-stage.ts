@@ -1,10 +1,13 @@
 /**
- * One deployable environment: a Stage holding the data tier stack, with the
- * account and region of its configuration.
+ * One deployable environment: a Stage holding its two stacks, the stateful
+ * one (network, key, database, secrets) and the data tier deployed after it
+ * (migrations, RDS Proxy, Cognito), with the account and region of its
+ * configuration. `cdk deploy 'Dev/*'` deploys them in that order.
  */
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config';
+import { DataStoreStack } from './stacks/data-store-stack';
 import { DataTierStack } from './stacks/data-tier-stack';
 
 /** Properties of an {@link EnvironmentStage}. */
@@ -18,7 +21,9 @@ export const STAGE_IDS = { dev: 'Dev', staging: 'Staging', prod: 'Prod' } as con
 
 /** A Stage with the data tier of one environment. */
 export class EnvironmentStage extends Stage {
-  /** The data tier stack. */
+  /** The stateful stack, deployed first. */
+  readonly dataStore: DataStoreStack;
+  /** The data tier stack, deployed after the stateful one and reading it through SSM parameters. */
   readonly dataTier: DataTierStack;
 
   constructor(scope: Construct, id: string, props: EnvironmentStageProps) {
@@ -31,11 +36,19 @@ export class EnvironmentStage extends Stage {
         region: config.region,
       },
     });
+    this.dataStore = new DataStoreStack(this, 'DataStore', {
+      config,
+      stackName: `${config.appName}-${config.name}-data-store`,
+      description: `Stateful data tier of ${config.appName} (${config.name}): network, key, Aurora PostgreSQL, secrets`,
+      terminationProtection: config.name === 'prod',
+    });
     this.dataTier = new DataTierStack(this, 'DataTier', {
       config,
       stackName: `${config.appName}-${config.name}-data-tier`,
-      description: `Data tier of ${config.appName} (${config.name}): Aurora PostgreSQL, secrets, RDS Proxy, Cognito`,
+      description: `Data tier of ${config.appName} (${config.name}): migrations, RDS Proxy, Cognito`,
       terminationProtection: config.name === 'prod',
     });
+    // An ordering, not a reference: the data tier reads the stateful stack through SSM parameters only.
+    this.dataTier.addStackDependency(this.dataStore, 'reads its SSM parameters, and migrates its database');
   }
 }

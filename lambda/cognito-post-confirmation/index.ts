@@ -8,9 +8,13 @@
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import { dataApiTargetFromEnv, execute, type DataApiTarget } from '../shared/data-api';
+import { dataApiTargetFromEnv, executeWithin, type DataApiTarget } from '../shared/data-api';
 import { createLogger, type Logger } from '../shared/logger';
 import { sqlState } from '../shared/sql-state';
+import { TriggerClock } from '../shared/trigger-budget';
+
+/** Made when this instance's code is loaded: a cold start's budget counts from then. */
+const CLOCK = new TriggerClock(Date.now());
 
 /** What the user sees when the mirror cannot be written; nothing about the database. */
 export const USER_FACING_FAILURE = 'We could not finish setting up your account. Please try again in a moment.';
@@ -23,8 +27,15 @@ export interface PostConfirmationDependencies {
   readonly client: RDSDataClient;
   readonly target: DataApiTarget;
   readonly logger: Logger;
-  /** Deadline for the Data API call, below the function timeout. @default 4000 */
+  /**
+   * Time for the Data API call, counted from Cognito's call (not the handler's start), below Cognito's 5 s; a
+   * resuming cluster is asked again within it. @default 4000
+   */
   readonly timeoutMs?: number;
+  /** When Cognito called the current invocation. @default - a {@link TriggerClock} started when the handler was made */
+  readonly callStartedAt?: () => number;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 /** The user's display name from the standard attributes, or null. */
@@ -36,7 +47,11 @@ export function displayName(attributes: Record<string, string | undefined>): str
 }
 
 export function createPostConfirmationHandler(deps: PostConfirmationDependencies) {
+  const now = deps.now ?? Date.now;
+  const clock = new TriggerClock(now(), now);
+  const callStartedAt = deps.callStartedAt ?? (() => clock.callStartedAt());
   return async (event: PostConfirmationTriggerEvent): Promise<PostConfirmationTriggerEvent> => {
+    const deadline = callStartedAt() + (deps.timeoutMs ?? 4000);
     const logger = deps.logger.child({ triggerSource: event.triggerSource, userPoolId: event.userPoolId });
     // A confirmed password reset changes nothing we mirror.
     if (event.triggerSource !== 'PostConfirmation_ConfirmSignUp') return event;
@@ -50,7 +65,7 @@ export function createPostConfirmationHandler(deps: PostConfirmationDependencies
     }
 
     try {
-      await execute(
+      await executeWithin(
         deps.client,
         deps.target,
         {
@@ -62,7 +77,7 @@ export function createPostConfirmationHandler(deps: PostConfirmationDependencies
             fullName: displayName(attributes),
           },
         },
-        { timeoutMs: deps.timeoutMs ?? 4000 },
+        { deadline, now },
       );
     } catch (error) {
       logger.error('users upsert failed', { userSub: sub, error: sqlState(error) });
@@ -82,6 +97,7 @@ export const handler = async (event: PostConfirmationTriggerEvent) => {
     client: new RDSDataClient({ maxAttempts: 2 }),
     target: dataApiTargetFromEnv(),
     logger: createLogger({ service: 'cognito-post-confirmation' }),
+    callStartedAt: () => CLOCK.callStartedAt(),
   });
   return cached(event);
 };

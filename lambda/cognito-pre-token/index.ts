@@ -14,9 +14,13 @@
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 import { displayName } from '../cognito-post-confirmation';
-import { dataApiTargetFromEnv, execute, type DataApiTarget } from '../shared/data-api';
+import { dataApiTargetFromEnv, executeWithin, type DataApiTarget } from '../shared/data-api';
 import { createLogger, type Logger } from '../shared/logger';
 import { sqlState } from '../shared/sql-state';
+import { TriggerClock } from '../shared/trigger-budget';
+
+/** Made when this instance's code is loaded: a cold start's budget counts from then. */
+const CLOCK = new TriggerClock(Date.now());
 
 export interface OrganizationClaim {
   readonly id: string;
@@ -40,8 +44,15 @@ export interface PreTokenDependencies {
   readonly client: RDSDataClient;
   readonly target: DataApiTarget;
   readonly logger: Logger;
-  /** Deadline for the Data API call. @default 3000 */
+  /**
+   * Time for the Data API call, counted from Cognito's call (not the handler's start); a resuming cluster is asked
+   * again within it, and the token goes out without organization claims after it. @default 3000
+   */
   readonly timeoutMs?: number;
+  /** When Cognito called the current invocation. @default - a {@link TriggerClock} started when the handler was made */
+  readonly callStartedAt?: () => number;
+  /** @default Date.now */
+  readonly now?: () => number;
   /** Most organizations put in a token. @default 50 */
   readonly maxOrganizations?: number;
   /** Budget for the serialized org claims, so tokens stay small enough for headers. @default 4096 */
@@ -91,7 +102,11 @@ function withClaims(event: PreTokenGenerationV2TriggerEvent, claims: Record<stri
 export function createPreTokenHandler(deps: PreTokenDependencies) {
   const maxOrganizations = deps.maxOrganizations ?? 50;
   const maxClaimBytes = deps.maxClaimBytes ?? 4096;
+  const now = deps.now ?? Date.now;
+  const clock = new TriggerClock(now(), now);
+  const callStartedAt = deps.callStartedAt ?? (() => clock.callStartedAt());
   return async (event: PreTokenGenerationV2TriggerEvent): Promise<PreTokenGenerationV2TriggerEvent> => {
+    const deadline = callStartedAt() + (deps.timeoutMs ?? 3000);
     const logger = deps.logger.child({ triggerSource: event.triggerSource, userPoolId: event.userPoolId });
     const attributes = event.request?.userAttributes ?? {};
     const sub = attributes.sub;
@@ -100,7 +115,7 @@ export function createPreTokenHandler(deps: PreTokenDependencies) {
       return withClaims(event, buildClaims({ organizations: [], truncated: false }, maxClaimBytes));
     }
     try {
-      const [row] = await execute<{ claims: unknown }>(
+      const [row] = await executeWithin<{ claims: unknown }>(
         deps.client,
         deps.target,
         {
@@ -113,7 +128,7 @@ export function createPreTokenHandler(deps: PreTokenDependencies) {
             limit: maxOrganizations,
           },
         },
-        { timeoutMs: deps.timeoutMs ?? 3000 },
+        { deadline, now },
       );
       const claims = buildClaims(parseTokenClaims(row?.claims ?? { organizations: [] }), maxClaimBytes);
       logger.info('organization claims added', { userSub: sub, organizations: (claims[CLAIMS.orgIds] as string[]).length });
@@ -132,6 +147,7 @@ export const handler = async (event: PreTokenGenerationV2TriggerEvent) => {
     client: new RDSDataClient({ maxAttempts: 1 }),
     target: dataApiTargetFromEnv(),
     logger: createLogger({ service: 'cognito-pre-token' }),
+    callStartedAt: () => CLOCK.callStartedAt(),
   });
   return cached(event);
 };

@@ -4,10 +4,17 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { SECRET_ARN, SQL_NAME } from '../shared/input-formats';
-import { LOGIN_GROUPS, type LoginGroup, type MigrationLoginProperties, type MigrationResourceProperties } from './resource-properties';
+import {
+  LOGIN_GROUPS, type LoginGroup, type MigrationIamLoginProperties, type MigrationLoginProperties, type MigrationResourceProperties,
+} from './resource-properties';
 
 export interface LoginReference {
   readonly secretArn: string;
+  readonly memberOf: LoginGroup;
+}
+
+export interface IamLoginReference {
+  readonly username: string;
   readonly memberOf: LoginGroup;
 }
 
@@ -20,6 +27,7 @@ export interface MigrationRequest {
   readonly masterSecretArn: string;
   readonly allowSeeds: boolean;
   readonly logins: readonly LoginReference[];
+  readonly iamLogins: readonly IamLoginReference[];
   readonly hash: string;
   readonly deployId?: string;
 }
@@ -71,6 +79,17 @@ export function parseEvent(event: unknown): MigrationRequest {
     return { secretArn: SecretArn, memberOf: MemberOf as LoginGroup };
   });
 
+  const rawIamLogins = properties.IamLogins ?? [];
+  if (!Array.isArray(rawIamLogins)) throw new MalformedEventError('IamLogins must be a list');
+  const iamLogins = rawIamLogins.map((login: unknown, i: number) => {
+    const { Username, MemberOf } = (login ?? {}) as Received<MigrationIamLoginProperties>;
+    if (typeof Username !== 'string' || !SQL_NAME.test(Username)) throw new MalformedEventError(`IamLogins[${i}].Username is not a lower-case SQL identifier`);
+    if (typeof MemberOf !== 'string' || !(LOGIN_GROUPS as readonly string[]).includes(MemberOf)) {
+      throw new MalformedEventError(`IamLogins[${i}].MemberOf must be one of ${LOGIN_GROUPS.join(', ')}`);
+    }
+    return { username: Username, memberOf: MemberOf as LoginGroup };
+  });
+
   if (requestType !== 'Create' && !e.PhysicalResourceId) throw new MalformedEventError(`${requestType} without PhysicalResourceId`);
   const deployId = typeof properties.DeployId === 'string' ? properties.DeployId : undefined;
   return {
@@ -81,6 +100,7 @@ export function parseEvent(event: unknown): MigrationRequest {
     masterSecretArn,
     allowSeeds: allowSeeds === 'true',
     logins,
+    iamLogins,
     hash,
     ...(deployId ? { deployId } : {}),
   };

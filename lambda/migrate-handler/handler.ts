@@ -13,8 +13,13 @@ import { clampReason, inspect, migrate, MigrationError, type MigrateResult, type
 import type { Logger } from '../shared/logger';
 import { connectWithBackoff } from './connect';
 import { parseEvent, type MigrationRequest } from './event';
-import { syncLoginRole } from './login-roles';
+import { updateVectorExtension } from './extensions';
+import { RDS_IAM_ROLE, syncLoginRole } from './login-roles';
 import { readCredentials, type DatabaseCredentials } from './secrets';
+
+/** SQLSTATEs of a refused login: wrong password, or no such login / not allowed to log in. */
+const INVALID_PASSWORD = '28P01';
+const INVALID_AUTHORIZATION = '28000';
 
 /** A connected session: the runner's client, and a way to end it. */
 export interface DatabaseSession {
@@ -91,7 +96,7 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
         initialDelayMs: deps.initialRetryDelayMs,
       });
       try {
-        return await run(request, session.client, deadline, logger);
+        return await run(request, session.client, master, deadline, logger);
       } finally {
         await session.close().catch(() => undefined);
       }
@@ -105,15 +110,42 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
     }
   };
 
-  async function syncLogins(request: MigrationRequest, client: SqlClient, logger: Logger): Promise<void> {
+  async function syncLogins(request: MigrationRequest, client: SqlClient, master: DatabaseCredentials, logger: Logger): Promise<void> {
     for (const login of request.logins) {
       const credentials = await readCredentials(deps.secrets, login.secretArn);
-      const outcome = await syncLoginRole(client, { username: credentials.username, password: credentials.password, group: login.memberOf });
+      const outcome = await syncLoginRole(client, { username: credentials.username, password: credentials.password, group: login.memberOf }, {
+        passwordWorks: () => passwordWorks(credentials, master, request.databaseName, logger),
+      });
       logger.info(`login role ${outcome}`, { username: credentials.username, memberOf: login.memberOf });
+    }
+    if (request.iamLogins.length === 0) return;
+    const { rows } = await client.query<{ present: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present', [RDS_IAM_ROLE]);
+    if (!rows[0]?.present) logger.warn(`this server has no ${RDS_IAM_ROLE} role (only RDS has it): IAM logins get no password and cannot log in here`);
+    for (const login of request.iamLogins) {
+      const outcome = await syncLoginRole(client, { username: login.username, group: login.memberOf });
+      logger.info(`login role ${outcome}`, { username: login.username, memberOf: login.memberOf, authentication: 'iam' });
     }
   }
 
-  async function run(request: MigrationRequest, client: SqlClient, deadline: number, logger: Logger): Promise<MigrationResponse> {
+  /**
+   * Whether the secret's password already opens a session as its login, on the writer the master secret names.
+   * Only a refusal of the password says no; any other failure says no too, and the password is set as before.
+   */
+  async function passwordWorks(login: DatabaseCredentials, master: DatabaseCredentials, database: string, logger: Logger): Promise<boolean> {
+    try {
+      const session = await deps.connect({ ...login, host: master.host, port: master.port }, database);
+      await session.close().catch(() => undefined);
+      return true;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== INVALID_PASSWORD && code !== INVALID_AUTHORIZATION) {
+        logger.warn('could not check the login\'s password; setting it', { username: login.username, code: code ?? 'unknown' });
+      }
+      return false;
+    }
+  }
+
+  async function run(request: MigrationRequest, client: SqlClient, master: DatabaseCredentials, deadline: number, logger: Logger): Promise<MigrationResponse> {
     const started = now();
     const options = { migrations: deps.migrations, seeds: deps.seeds, allowSeeds: request.allowSeeds };
 
@@ -126,7 +158,7 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
     if (request.requestType === 'Update' && newer.length > 0) {
       logger.warn('the database is newer than these files (a rollback): nothing applied', { newerVersions: listVersions(newer) });
       // The logins do not depend on the schema's version: the rolled-back template's secrets still apply.
-      await syncLogins(request, client, logger);
+      await syncLogins(request, client, master, logger);
       return {
         PhysicalResourceId: request.physicalResourceId,
         Data: { CurrentVersion: String(inspection.currentVersion ?? ''), Applied: '', Rollback: 'true' },
@@ -141,8 +173,11 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
       for (const warning of inspection.warnings) logger.warn(warning);
     }
 
+    // After an engine upgrade the server offers a newer pgvector than the database runs.
+    const vectorUpdatedTo = await updateVectorExtension(client, logger);
+
     // Logins join their groups, which the migrations create.
-    await syncLogins(request, client, logger);
+    await syncLogins(request, client, master, logger);
 
     const applied = result.applied.filter((step) => step.kind === 'migration').map((step) => step.version);
     const seeded = result.applied.filter((step) => step.kind === 'seed').map((step) => step.version);
@@ -153,6 +188,7 @@ export function createMigrationHandler(deps: MigrationHandlerDependencies) {
         CurrentVersion: String(result.currentVersion ?? ''),
         Applied: listVersions(applied),
         SeedsApplied: listVersions(seeded),
+        ...(vectorUpdatedTo ? { VectorUpdatedTo: vectorUpdatedTo } : {}),
         Rollback: 'false',
       },
     };

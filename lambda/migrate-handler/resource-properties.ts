@@ -17,6 +17,14 @@ export interface MigrationLoginProperties {
   readonly MemberOf: LoginGroup;
 }
 
+/** One login role that authenticates with IAM only (RDS Proxy end to end): no password, member of `rds_iam`. */
+export interface MigrationIamLoginProperties {
+  /** The login role's name: a lower-case SQL identifier. */
+  readonly Username: string;
+  /** The NOLOGIN group role it joins (created by the migrations). */
+  readonly MemberOf: LoginGroup;
+}
+
 /** The properties of `Custom::DatabaseMigrations`. */
 export interface MigrationResourceProperties {
   /** Changes with the function's code bundle (runner, handler, SQL files): CloudFormation then updates the resource. */
@@ -29,6 +37,8 @@ export interface MigrationResourceProperties {
   readonly MasterSecretArn: string;
   /** Whether seeds run in this environment. */
   readonly AllowSeeds: 'true' | 'false';
-  /** Login roles to sync after migrating. */
+  /** Login roles with a password in a secret, to sync after migrating. */
   readonly Logins: readonly MigrationLoginProperties[];
+  /** Login roles that authenticate with IAM, to sync after migrating. */
+  readonly IamLogins?: readonly MigrationIamLoginProperties[];
 }

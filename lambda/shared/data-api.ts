@@ -61,6 +61,48 @@ export async function execute<Row = Record<string, unknown>>(
   return output.formattedRecords ? (JSON.parse(output.formattedRecords) as Row[]) : [];
 }
 
+/** What {@link executeWithin} needs to keep to a deadline. */
+export interface DeadlineOptions {
+  /** Epoch milliseconds by which the statement must have answered. */
+  readonly deadline: number;
+  /** Wait before asking a resuming cluster again. @default 250 */
+  readonly retryDelayMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The Data API's answer while a paused Serverless v2 writer resumes (about 15 s from 0 ACU). */
+export function isDatabaseResuming(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'DatabaseResumingException';
+}
+
+/**
+ * Runs one statement by `deadline`: each attempt is aborted at the deadline, and a cluster that is resuming is
+ * asked again while time is left. Whatever else fails, fails at once.
+ */
+export async function executeWithin<Row = Record<string, unknown>>(
+  client: RDSDataClient,
+  target: DataApiTarget,
+  statement: Statement,
+  options: DeadlineOptions,
+): Promise<Row[]> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const retryDelayMs = options.retryDelayMs ?? 250;
+  for (;;) {
+    const remaining = options.deadline - now();
+    if (remaining <= 0) throw Object.assign(new Error('the time Cognito gives the trigger ran out'), { name: 'TimeoutError' });
+    try {
+      return await execute<Row>(client, target, statement, { timeoutMs: remaining });
+    } catch (error) {
+      if (!isDatabaseResuming(error) || now() + retryDelayMs >= options.deadline) throw error;
+      await sleep(retryDelayMs);
+    }
+  }
+}
+
 /** Reads the Data API target from the function's environment; a missing variable names itself. */
 export function dataApiTargetFromEnv(env: NodeJS.ProcessEnv = process.env): DataApiTarget {
   const read = (name: string) => {

@@ -10,7 +10,10 @@
  * - a data store is unencrypted;
  * - a path into the database is public (0.0.0.0/0 or ::/0 ingress, a publicly accessible instance);
  * - a secret has no rotation, or its value is written in the template;
- * - a wildcard in an identity policy's Allow statement has no acknowledged reason.
+ * - a wildcard in an identity policy's Allow statement has no acknowledged reason;
+ * - an RDS Proxy reads a secret rotated with alternating users (day 30: it has no credentials for the clone);
+ * - a custom resource has no ServiceTimeout (a lost answer holds the deploy for an hour);
+ * - a named resource is kept by a plain Retain (a failed first create leaves it, and the retry fails on its name).
  * The report fails too when the database's isolation posture does (database.ts).
  */
 import type { ComplianceRecord } from '../compliance/record';
@@ -42,6 +45,13 @@ import {
 } from './data-protection';
 import type { DatabaseAudit } from './database';
 import { findSecrets, secretsWithoutRotation, type SecretFacts } from './secrets';
+import {
+  customResourcesWithoutTimeout,
+  findDeployFacts,
+  namedResourcesRetainedOnCreate,
+  proxySecretsWithAlternatingUsers,
+  type DeployFacts,
+} from './deploys';
 
 /** Format of report.json; changes when its shape does. */
 export const REPORT_FORMAT = 'saas-data-tier-audit/1';
@@ -59,6 +69,7 @@ export interface TemplateAudit {
   readonly implicitLogGroups: ImplicitLogGroup[];
   readonly parameters: ParameterFacts[];
   readonly acknowledgements: Acknowledgement[];
+  readonly deploys: DeployFacts;
 }
 
 /** One stack's audit. */
@@ -82,7 +93,10 @@ export type FailureKind =
   | 'public-database-path'
   | 'secret-without-rotation'
   | 'secret-value-in-template'
-  | 'unexplained-wildcard';
+  | 'unexplained-wildcard'
+  | 'proxy-secret-alternating-users'
+  | 'custom-resource-without-timeout'
+  | 'named-resource-retained-on-create';
 
 /** One reason a stage fails. */
 export interface Failure {
@@ -137,6 +151,7 @@ export interface AuditReport {
 /** Everything the audit reads from `template`. */
 export function auditTemplate(template: CfnTemplate): TemplateAudit {
   const dataStores = findDataStores(template);
+  const secrets = findSecrets(template);
   return {
     dataStores,
     encryptionKeys: findEncryptionKeys(template, dataStores),
@@ -144,11 +159,12 @@ export function auditTemplate(template: CfnTemplate): TemplateAudit {
     userPools: findUserPools(template),
     network: findDatabaseNetwork(template),
     wildcardStatements: findWildcardStatements(template),
-    secrets: findSecrets(template),
+    secrets,
     logGroups: findLogGroups(template),
     implicitLogGroups: findImplicitLogGroups(template),
     parameters: findParameters(template),
     acknowledgements: findAcknowledgements(template),
+    deploys: findDeployFacts(template, secrets),
   };
 }
 
@@ -186,6 +202,20 @@ export function templateFailures(audit: TemplateAudit, stack?: string): Failure[
       statement.policy,
       `statement ${statement.index} of ${statement.policy} allows ${missing.join(', ')} with no acknowledged reason (AwsSolutions-IAM5)`,
     );
+  }
+  for (const { proxy, secret, rotatedBy } of proxySecretsWithAlternatingUsers(audit.deploys)) {
+    fail('proxy-secret-alternating-users', proxy,
+      `RDS Proxy ${proxy} logs in with secret ${secret}, rotated by ${rotatedBy}: after the first rotation the secret names the clone user, ` +
+        'and the proxy has no credentials for the user it was given (use IAM authentication end to end, or a single-user rotation)');
+  }
+  for (const custom of customResourcesWithoutTimeout(audit.deploys)) {
+    fail('custom-resource-without-timeout', custom.resource,
+      `${custom.type} ${custom.resource} has no ServiceTimeout: a lost answer holds the deploy for CloudFormation's hour`);
+  }
+  for (const kept of namedResourcesRetainedOnCreate(audit.deploys)) {
+    fail('named-resource-retained-on-create', kept.resource,
+      `${kept.type} ${kept.resource} named ${kept.name} is kept by a plain Retain: a failed first create leaves it behind, and the retry ` +
+        'fails on "already exists" (use RETAIN_ON_UPDATE_OR_DELETE: DeletionPolicy RetainExceptOnCreate)');
   }
   for (const ack of audit.acknowledgements.filter((a) => a.reason.trim().length === 0)) {
     fail('acknowledgement-without-reason', ack.resource, `${ack.rule} is acknowledged on ${ack.resource} without a reason`);

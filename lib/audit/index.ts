@@ -11,6 +11,7 @@ export * from './iam';
 export * from './network';
 export * from './data-protection';
 export * from './database';
+export * from './deploys';
 export * from './secrets';
 export { renderMarkdown } from './markdown';
 

@@ -295,6 +295,39 @@ function renderStack(out: string[], s: StackAudit, several: boolean): void {
     ),
   );
 
+  out.push('', `${h} Deploys: custom resources, what is kept, how the proxy logs in`, '');
+  out.push(
+    table(
+      ['custom resource', 'type', 'service timeout'],
+      s.deploys.customResources.map((c) => [code(c.resource), c.type, c.serviceTimeoutSeconds !== undefined ? `${c.serviceTimeoutSeconds} s` : '**none: an hour**']),
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['kept resource', 'type', 'name', 'on delete'],
+      s.deploys.retained.map((r) => [
+        code(r.resource),
+        r.type,
+        r.name ?? '',
+        r.onDelete === 'Retain' && r.name !== undefined ? '**Retain: kept by a failed create too**' : r.onDelete,
+      ]),
+    ),
+  );
+  if (s.deploys.proxies.length > 0) {
+    out.push('');
+    out.push(
+      table(
+        ['proxy', 'authentication to the database', 'secrets (rotation)'],
+        s.deploys.proxies.map((p) => [
+          code(p.proxy),
+          p.defaultAuthScheme === 'IAM_AUTH' ? 'IAM, end to end' : 'secrets',
+          p.secrets.map((x) => `${code(x.secret)} (${/MultiUser$/.test(x.rotatedBy) ? `**${x.rotatedBy}: alternating users**` : x.rotatedBy})`).join(', ') || 'none',
+        ]),
+      ),
+    );
+  }
+
   out.push('', `${h} Log retention`, '');
   out.push(
     table(

@@ -3,6 +3,10 @@
  * validated by `loadEnvironmentConfig` before use, so a mistake here fails
  * synth with the environment and field named.
  *
+ * Cognito domain prefixes are global per region: `auth.domainPrefix` is left
+ * out, so each stage's prefix is `<app>-<env>-<account id>`, unique to the
+ * account. Set it only for a prefix known to be free (npm run preflight).
+ *
  * Accounts are left out on purpose: the CLI's account (CDK_DEFAULT_ACCOUNT)
  * applies, or the template stays account-agnostic. Pin one by adding
  * `account: '123456789012'` to an environment.
@@ -22,7 +26,8 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
     database: {
       databaseName: 'saas',
       port: 5433,
-      minCapacity: 0,
+      // 0.5, not 0: the Cognito triggers cannot wait for a paused writer to resume (schema.ts).
+      minCapacity: 0.5,
       maxCapacity: 4,
       readers: 0,
       backupRetentionDays: 7,
@@ -46,9 +51,10 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       refreshTokenDays: 30,
       callbackUrls: ['http://localhost:3000/auth/callback'],
       logoutUrls: ['http://localhost:3000/'],
-      domainPrefix: 'saas-dev-login',
       deletionProtection: false,
     },
+    // No reservation: a new account's concurrency limit (often 10) admits none.
+    functions: { reservedConcurrency: 'none' },
     tags: { Application: 'saas', Environment: 'dev' },
   },
   staging: {
@@ -86,9 +92,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       refreshTokenDays: 30,
       callbackUrls: ['https://staging.app.example.com/auth/callback'],
       logoutUrls: ['https://staging.app.example.com/'],
-      domainPrefix: 'saas-staging-login',
       deletionProtection: true,
     },
+    functions: { reservedConcurrency: { cognitoTriggers: 10, customResources: 1 } },
     tags: { Application: 'saas', Environment: 'staging' },
   },
   prod: {
@@ -126,9 +132,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       refreshTokenDays: 30,
       callbackUrls: ['https://app.example.com/auth/callback'],
       logoutUrls: ['https://app.example.com/'],
-      domainPrefix: 'saas-prod-login',
       deletionProtection: true,
     },
+    functions: { reservedConcurrency: { cognitoTriggers: 20, customResources: 1 } },
     tags: { Application: 'saas', Environment: 'prod' },
   },
 };

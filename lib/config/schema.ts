@@ -121,9 +121,27 @@ const authSchema = z.strictObject({
   domainPrefix: z
     .string()
     .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lower-case letters, digits and hyphens')
-    .refine((p) => !/aws|amazon|cognito/.test(p), { message: 'must not contain aws, amazon or cognito' }),
+    .refine((p) => !/aws|amazon|cognito/.test(p), { message: 'must not contain aws, amazon or cognito' })
+    .optional(),
   /** Whether the user pool refuses deletion. */
   deletionProtection: z.boolean(),
+});
+
+/**
+ * Reserved concurrency of the stage's functions, or `none` for no reservation. Lambda refuses any reservation
+ * that leaves the account fewer than 10 unreserved executions, and new accounts often have a limit of 10: a
+ * stage deployed to such an account reserves nothing.
+ */
+const functionsSchema = z.strictObject({
+  reservedConcurrency: z.union([
+    z.literal('none'),
+    z.strictObject({
+      /** Each Cognito trigger: sign-ins that arrive together each need an instance. */
+      cognitoTriggers: z.number().int().min(1).max(1000),
+      /** Each custom resource function (migrations, the default security group): one deploy at a time. */
+      customResources: z.number().int().min(1).max(10),
+    }),
+  ]),
 });
 
 export const environmentConfigSchema = z
@@ -140,6 +158,8 @@ export const environmentConfigSchema = z
     network: networkSchema,
     database: databaseSchema,
     auth: authSchema,
+    /** Reserved concurrency of the stage's functions. */
+    functions: functionsSchema,
     /** Tags applied to every taggable resource of the environment. */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)),
   })
@@ -150,6 +170,15 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['database', 'minCapacity'],
         message: `minCapacity (${database.minCapacity} ACU) is above maxCapacity (${database.maxCapacity} ACU)`,
+      });
+    }
+    if (database.minCapacity < 0.5) {
+      // A paused writer takes about 15 s to resume and the Data API answers DatabaseResumingException meanwhile;
+      // Cognito gives its triggers 5 s, so sign-ups and sign-ins would fail after every pause.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'minCapacity'],
+        message: `minCapacity ${database.minCapacity} ACU lets the writer pause, and the Cognito triggers cannot wait for it to resume: use 0.5 or more`,
       });
     }
     network.availabilityZones.forEach((zone, i) => {

@@ -1,7 +1,12 @@
 /**
- * RDS Proxy for application traffic: connects to the cluster as one login
- * (the application's, `app_login`), requires TLS and IAM authentication, and
- * is reachable only from the application client security group, which
+ * RDS Proxy for application traffic, and the security groups around it: IAM authentication end to end. Clients
+ * present an IAM token for the application's login (`app_login`), and the
+ * proxy logs in to the cluster as that login with an IAM token of its own:
+ * no secret, so no password rotation can leave the proxy without credentials
+ * (a proxy reading a secret rotated with alternating users finds
+ * `app_login_clone` in it after the first rotation, and has none for
+ * `app_login`: aws/aws-cdk#25568). TLS is required, and the proxy is
+ * reachable only from the application client security group, which
  * applications put their compute in.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -9,11 +14,48 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import type { IAuroraDatabase, LoginRole } from './aurora-database';
+import type { IamLoginRole, IAuroraDatabase } from './aurora-database';
 import { ManagedPolicyRole } from './managed-policy-role';
 
 /** RDS Proxy listens on the engine's default port, whatever the cluster's port is. */
 export const PROXY_PORT = 5432;
+
+/** Properties of {@link ProxySecurityGroups}. */
+export interface ProxySecurityGroupsProps {
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /** The database the proxy fronts: PostgreSQL from the proxy's group is allowed into it. */
+  readonly database: ec2.IConnectable & { readonly port: number };
+}
+
+/**
+ * The proxy's security group and the application client group, with every rule between them and into the
+ * database. They live beside the database (the stateful stack), so every path into the database is in one
+ * template; the proxy itself takes them by id.
+ */
+export class ProxySecurityGroups extends Construct {
+  /** Security group of the proxy: PostgreSQL in from the application client group only. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Put application compute in this group to reach the proxy (and nothing else by default). */
+  readonly applicationClientSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ProxySecurityGroupsProps) {
+    super(scope, id);
+    this.applicationClientSecurityGroup = new ec2.SecurityGroup(this, 'ApplicationClientSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Application compute: PostgreSQL to the RDS Proxy',
+      allowAllOutbound: false,
+    });
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'RDS Proxy: PostgreSQL from the application client group only',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addIngressRule(this.applicationClientSecurityGroup, ec2.Port.tcp(PROXY_PORT), 'PostgreSQL from application compute');
+    this.applicationClientSecurityGroup.addEgressRule(this.securityGroup, ec2.Port.tcp(PROXY_PORT), 'PostgreSQL to the RDS Proxy');
+    props.database.connections.allowFrom(this.securityGroup, ec2.Port.tcp(props.database.port), 'PostgreSQL from the RDS Proxy to the Aurora cluster');
+  }
+}
 
 /** Properties of an {@link ApplicationProxy}. */
 export interface ApplicationProxyProps {
@@ -21,8 +63,10 @@ export interface ApplicationProxyProps {
   readonly proxyName: string;
   /** The database it fronts. */
   readonly database: IAuroraDatabase;
-  /** The login the proxy connects as (its secret is the only one it reads). */
-  readonly login: LoginRole;
+  /** Its security group (a {@link ProxySecurityGroups}' own), with the rules in and out already in place. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** The IAM login the proxy connects as, and the only database user clients may ask for. */
+  readonly login: IamLoginRole;
   /** The VPC. */
   readonly vpc: ec2.IVpc;
   /** Subnets of the proxy. */
@@ -44,9 +88,7 @@ export class ApplicationProxy extends Construct {
   /** The proxy. */
   readonly proxy: rds.DatabaseProxy;
   /** Security group of the proxy: PostgreSQL in from the application client group only. */
-  readonly securityGroup: ec2.SecurityGroup;
-  /** Put application compute in this group to reach the proxy (and nothing else by default). */
-  readonly applicationClientSecurityGroup: ec2.SecurityGroup;
+  readonly securityGroup: ec2.ISecurityGroup;
   /** The database user applications connect as. */
   readonly username: string;
 
@@ -62,60 +104,39 @@ export class ApplicationProxy extends Construct {
     }
     this.username = login.username;
 
-    this.applicationClientSecurityGroup = new ec2.SecurityGroup(this, 'ApplicationClientSecurityGroup', {
-      vpc: props.vpc,
-      description: 'Application compute: PostgreSQL to the RDS Proxy',
-      allowAllOutbound: false,
-    });
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'RDS Proxy: PostgreSQL from the application client group only',
-      allowAllOutbound: false,
-    });
-    this.securityGroup.addIngressRule(
-      this.applicationClientSecurityGroup,
-      ec2.Port.tcp(PROXY_PORT),
-      'PostgreSQL from application compute',
-    );
-    this.applicationClientSecurityGroup.addEgressRule(
-      this.securityGroup,
-      ec2.Port.tcp(PROXY_PORT),
-      'PostgreSQL to the RDS Proxy',
-    );
-    database.connections.allowDefaultPortFrom(this.securityGroup, 'PostgreSQL from the RDS Proxy to the Aurora cluster');
+    this.securityGroup = props.securityGroup;
 
     const role = new ManagedPolicyRole(this, 'Role', {
-      description: 'Lets RDS Proxy read the application login secret',
+      description: 'Lets RDS Proxy log in to the cluster as the application login with IAM authentication',
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
     });
+    // End to end: the proxy signs its own token for the login, on the cluster's database user.
+    database.grantConnect(role, login);
 
-    // The cluster as the proxy sees it: the same identifier, with the literal
-    // port. Targeting the cluster itself would make the proxy add an ingress
-    // rule whose port is the cluster's Endpoint.Port attribute, a rule that no
-    // checker can read; this way the rule is the literal one added above.
+    // The cluster as the proxy sees it: the same identifier and engine, and no security group, so binding the
+    // target adds no rule: the one rule from the proxy into the cluster is ProxySecurityGroups', with the literal
+    // port (a rule on the cluster's Endpoint.Port attribute is one no checker can read).
     const target = rds.DatabaseCluster.fromDatabaseClusterAttributes(this, 'Target', {
       clusterIdentifier: database.cluster.clusterIdentifier,
       engine: database.cluster.engine,
       port: database.port,
-      securityGroups: database.connections.securityGroups,
     });
 
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       dbProxyName: props.proxyName,
       proxyTarget: rds.ProxyTarget.fromCluster(target),
-      secrets: [login.secret],
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
       role,
       requireTLS: true,
-      iamAuth: true,
-      clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
       idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
       maxConnectionsPercent,
       debugLogging: false,
     });
-    // The target group registers the cluster's instances: they must exist first.
+    // The target group registers the cluster's instances: they must exist first (a cluster imported from
+    // the stateful stack exists before this stack deploys, and adds no dependency here).
     this.proxy.node.addDependency(database.cluster);
   }
 

@@ -19,12 +19,13 @@ import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { ManagedPolicyRole } from './managed-policy-role';
 
 /**
- * The engine, pinned: Aurora PostgreSQL 17.5 ships pgvector 0.8.0 (iterative
- * index scans for filtered vector search). Minor upgrades stay on
- * (CT.RDS.PR.5), so AWS may move the cluster to a later 17.x in the
- * maintenance window; the template never moves it backwards.
+ * The engine: the newest Aurora PostgreSQL 17 minor aws-cdk-lib knows (17.9), so a new cluster is not refused
+ * for a minor past standard support; every 17.x from 17.1 ships pgvector 0.8 (iterative index scans for
+ * filtered vector search). Minor upgrades stay on (CT.RDS.PR.5), so AWS may move the cluster to a later 17.x in
+ * the maintenance window; the template never moves it backwards, and the migration custom resource updates
+ * `vector` when the engine offers a newer version. Raise it when aws-cdk-lib learns a newer minor.
  */
-export const AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5;
+export const AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9;
 
 /** Characters left out of generated passwords: they break URLs, shells and the rotation functions. */
 export const PASSWORD_EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
@@ -40,18 +41,35 @@ export interface LoginRoleOptions {
   readonly memberOf: LoginGroup;
 }
 
-/** A login role whose password lives in Secrets Manager, made by {@link AuroraDatabase.addLogin}. */
-export interface LoginRole extends LoginRoleOptions {
+/** What a login with a password gives those who use it: its group and its secret. */
+export interface SecretLogin {
+  /** The NOLOGIN group role it is a member of (created by the migrations). */
+  readonly memberOf: LoginGroup;
   /** Its secret: username, password, host, port, dbname, engine, masterarn. */
   readonly secret: secretsmanager.ISecret;
+}
+
+/** A login role whose password lives in Secrets Manager, made by {@link AuroraDatabase.addLogin}. */
+export interface LoginRole extends LoginRoleOptions, SecretLogin {
   /** Its rotation schedule (multi-user: the rotation alternates with `<username>_clone`). */
   readonly rotation: secretsmanager.RotationSchedule;
+}
+
+/** A login role that authenticates with IAM only (no password, no secret): made by {@link AuroraDatabase.addIamLogin}. */
+export interface IamLoginRole extends LoginRoleOptions {
+  /** Always `iam`: the role gets `rds_iam` and no password. */
+  readonly authentication: 'iam';
 }
 
 /** What other constructs use of an Aurora database: the cluster, where to reach it, and its grants. */
 export interface IAuroraDatabase extends IConstruct, ec2.IConnectable {
   /** The cluster. */
   readonly cluster: rds.IDatabaseCluster;
+  /**
+   * The writer instance: what must exist before anything connects to the database. Absent for a database of
+   * another stack, which exists before the stack that imports it deploys.
+   */
+  readonly writer?: IConstruct;
   /** The master user's secret. Migrations connect with it. */
   readonly masterSecret: secretsmanager.ISecret;
   /** The database name. */
@@ -59,7 +77,9 @@ export interface IAuroraDatabase extends IConstruct, ec2.IConnectable {
   /** The cluster port (a literal, so security group rules stay readable). */
   readonly port: number;
   /** Lets `grantee` call the RDS Data API on this cluster as `login`. */
-  grantDataApiAccess(grantee: iam.IGrantable, login: LoginRole, actions?: readonly string[]): iam.Grant;
+  grantDataApiAccess(grantee: iam.IGrantable, login: SecretLogin, actions?: readonly string[]): iam.Grant;
+  /** Lets `grantee` log in to the cluster as the IAM login `login` (`rds-db:connect`). */
+  grantConnect(grantee: iam.IGrantable, login: IamLoginRole): iam.Grant;
 }
 
 /** Properties of an {@link AuroraDatabase}. */
@@ -147,8 +167,9 @@ export interface AuroraDatabaseProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * Removal policy of the secrets and the log group (a snapshot does not apply to them).
-   * @default RemovalPolicy.RETAIN
+   * Removal policy of the secrets and the log group (a snapshot does not apply to them). They have names: kept
+   * by plain `RETAIN`, a failed first create would leave them behind and the retry would fail on "already exists".
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly secretsAndLogsRemovalPolicy?: RemovalPolicy;
   /**
@@ -162,6 +183,8 @@ export interface AuroraDatabaseProps {
 export class AuroraDatabase extends Construct implements IAuroraDatabase {
   /** The cluster. */
   readonly cluster: rds.DatabaseCluster;
+  /** The writer instance. */
+  readonly writer: IConstruct;
   /** The master user's secret (single-user rotation). Migrations connect with it. */
   readonly masterSecret: secretsmanager.ISecret;
   /** The master secret's rotation schedule. */
@@ -188,13 +211,14 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
   private readonly secretsAndLogsRemovalPolicy: RemovalPolicy;
   private readonly rotationInterval: Duration;
   private readonly addedLogins: LoginRole[] = [];
+  private readonly addedIamLogins: IamLoginRole[] = [];
 
   constructor(scope: Construct, id: string, props: AuroraDatabaseProps) {
     super(scope, id);
     this.props = props;
     this.databaseName = props.databaseName ?? 'saas';
     this.port = props.port ?? 5433;
-    this.secretsAndLogsRemovalPolicy = props.secretsAndLogsRemovalPolicy ?? RemovalPolicy.RETAIN;
+    this.secretsAndLogsRemovalPolicy = props.secretsAndLogsRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.rotationInterval = props.rotationInterval ?? Duration.days(30);
     this.validate();
 
@@ -209,14 +233,49 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
     });
     this.postgresLogGroup = this.createPostgresLogGroup();
     this.cluster = this.createCluster(engine);
+    this.writer = this.cluster.node.findChild('Writer');
     this.masterSecret = this.cluster.secret!;
     this.acknowledgeInstanceBackups();
     this.masterRotation = this.rotateMasterSecret();
   }
 
-  /** The logins added so far, in order. */
+  /** The password logins added so far, in order. */
   get logins(): readonly LoginRole[] {
     return this.addedLogins;
+  }
+
+  /** The IAM logins added so far, in order. */
+  get iamLogins(): readonly IamLoginRole[] {
+    return this.addedIamLogins;
+  }
+
+  /**
+   * Adds a login role that authenticates with IAM only: no secret, no rotation, no password. The migration custom
+   * resource creates it and grants it `rds_iam`. RDS Proxy with end-to-end IAM authentication connects as one;
+   * unlike a password login, no rotation can leave the proxy without credentials for it.
+   */
+  addIamLogin(options: LoginRoleOptions): IamLoginRole {
+    this.validateUsername('addIamLogin', options.username);
+    const login: IamLoginRole = { ...options, authentication: 'iam' };
+    this.addedIamLogins.push(login);
+    return login;
+  }
+
+  /** Lets `grantee` log in to the cluster as the IAM login `login` (`rds-db:connect` on that one database user). */
+  grantConnect(grantee: iam.IGrantable, login: IamLoginRole): iam.Grant {
+    if (!this.addedIamLogins.includes(login)) {
+      throw new Error(`AuroraDatabase ${this.node.path}: grantConnect: "${login.username}" is not an IAM login of this database`);
+    }
+    return this.cluster.grantConnect(grantee, login.username);
+  }
+
+  private validateUsername(method: string, username: string): void {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(username)) {
+      throw new Error(`AuroraDatabase ${this.node.path}: ${method}: username must be a lower-case SQL identifier, got "${username}"`);
+    }
+    if ([...this.addedLogins, ...this.addedIamLogins].some((login) => login.username === username)) {
+      throw new Error(`AuroraDatabase ${this.node.path}: ${method}: username "${username}" is already a login`);
+    }
   }
 
   /**
@@ -225,12 +284,7 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
    * @param id construct id prefix of its secret, e.g. `AppLogin`
    */
   addLogin(id: string, options: LoginRoleOptions): LoginRole {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.username)) {
-      throw new Error(`AuroraDatabase ${this.node.path}: addLogin: username must be a lower-case SQL identifier, got "${options.username}"`);
-    }
-    if (this.addedLogins.some((login) => login.username === options.username)) {
-      throw new Error(`AuroraDatabase ${this.node.path}: addLogin: username "${options.username}" is already a login`);
-    }
+    this.validateUsername('addLogin', options.username);
     const name = options.username.replace(/_/g, '-');
     const secret = new rds.DatabaseSecret(this, `${id}Secret`, {
       username: options.username,
@@ -265,7 +319,7 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
    */
   grantDataApiAccess(
     grantee: iam.IGrantable,
-    login: LoginRole,
+    login: SecretLogin,
     actions: readonly string[] = [
       'rds-data:ExecuteStatement',
       'rds-data:BatchExecuteStatement',

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import type { IAuroraDatabase, LoginRole } from './aurora-database';
+import type { IAuroraDatabase, SecretLogin } from './aurora-database';
 import type { IIsolatedFunctions } from './isolated-functions';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -25,14 +25,17 @@ export interface CognitoTriggersProps {
   /** The database. */
   readonly database: IAuroraDatabase;
   /** The login the triggers act as (a member of `cognito_sync`). */
-  readonly login: LoginRole;
+  readonly login: SecretLogin;
   /** Shared settings of functions in the isolated subnets. */
   readonly functions: IIsolatedFunctions;
-  /** The RDS Data API endpoint the functions call from the isolated subnets. */
-  readonly dataApiEndpoint: ec2.IInterfaceVpcEndpoint;
+  /**
+   * The RDS Data API endpoint the functions call from the isolated subnets, when it is in the same stack.
+   * @default - none to wait for: the endpoint is in a stack deployed before this one
+   */
+  readonly dataApiEndpoint?: ec2.IInterfaceVpcEndpoint;
   /**
    * Reserved concurrency of each trigger: sign-ins that arrive together each need an instance.
-   * @default 20
+   * @default - none (the account's unreserved pool serves them)
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -53,7 +56,7 @@ export class CognitoTriggers extends Construct {
     const trigger = (name: string, folder: string, purpose: string) => {
       const prepared = props.functions.createFunctionResources(this, name, {
         purpose,
-        reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 20,
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       });
       const fn = new nodejs.NodejsFunction(this, `${name}Function`, {
         description: purpose,
@@ -73,8 +76,9 @@ export class CognitoTriggers extends Construct {
         projectRoot: PROJECT_ROOT,
         bundling: { minify: true, sourceMap: false, target: 'node24', externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
       });
+      props.functions.acknowledgeUnreservedConcurrency(fn);
       database.grantDataApiAccess(fn, login, ['rds-data:ExecuteStatement']);
-      fn.node.addDependency(props.dataApiEndpoint);
+      if (props.dataApiEndpoint) fn.node.addDependency(props.dataApiEndpoint);
       return fn;
     };
 

@@ -9,8 +9,9 @@
  *   `deployId` when the CLI passes `-c deployId=…`: it re-runs when any of those changes, and a synth without
  *   `deployId` is repeatable.
  * - `serviceTimeout` sits a little above the function timeout, so a stuck deploy fails in minutes, not an hour.
- * - It depends on the cluster and its instances, so it never runs before the writer exists; the login
- *   secrets' rotations depend on it, so a rotation never runs before its role exists.
+ * - Beside its database in one stack, it depends on the writer instance (and the cluster under it) and on the
+ *   endpoints the handler calls, not on the readers or the master secret's rotation. In the data tier stack, the
+ *   database, its endpoints and secrets are the stateful stack's, deployed before it.
  */
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -38,9 +39,17 @@ export interface MigrationLogin {
   readonly memberOf: LoginGroup;
 }
 
+/** A login role that authenticates with IAM (an `IamLoginRole` of the database is one). */
+export interface MigrationIamLogin {
+  /** The login role's name. */
+  readonly username: string;
+  /** The NOLOGIN group role the login joins (created by the migrations). */
+  readonly memberOf: LoginGroup;
+}
+
 /** Properties of {@link DatabaseMigrations}. */
 export interface DatabaseMigrationsProps {
-  /** The database to migrate: the resource waits for its cluster and instances, and reads its master secret. */
+  /** The database to migrate: the resource waits for its writer, and reads its master secret. */
   readonly database: IAuroraDatabase;
   /** Shared settings of functions in the isolated subnets (role, log group, DLQ…). */
   readonly functions: IIsolatedFunctions;
@@ -53,6 +62,11 @@ export interface DatabaseMigrationsProps {
    * @default - none
    */
   readonly logins?: readonly MigrationLogin[];
+  /**
+   * Login roles that authenticate with IAM (no password): created, or brought in line, and granted `rds_iam`.
+   * @default - none
+   */
+  readonly iamLogins?: readonly MigrationIamLogin[];
   /**
    * Whether this environment receives seeds. When false, the seeds are not even shipped in the bundle.
    * @default false
@@ -119,6 +133,7 @@ export class DatabaseMigrations extends Construct {
       MasterSecretArn: database.masterSecret.secretArn,
       AllowSeeds: allowSeeds ? 'true' : 'false',
       Logins: (props.logins ?? []).map((login) => ({ SecretArn: login.secret.secretArn, MemberOf: login.memberOf })),
+      ...(props.iamLogins?.length ? { IamLogins: props.iamLogins.map((login) => ({ Username: login.username, MemberOf: login.memberOf })) } : {}),
     };
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -127,13 +142,19 @@ export class DatabaseMigrations extends Construct {
       serviceTimeout: timeout.plus(Duration.minutes(2)),
       properties: { ...properties },
     });
-    this.resource.node.addDependency(database.cluster, ...props.networkDependencies);
+    // The writer and what the handler calls: not the whole cluster construct, whose readers and master rotation
+    // (a nested stack) the migrations never touch, and which would then hold up or fail the deploy for nothing.
+    // (A database of another stack has no writer here: that stack deploys first.)
+    this.resource.node.addDependency(...(database.writer ? [database.writer] : []), ...props.networkDependencies);
   }
 
   /** The function, bundled with `migrations/` (and `seeds/`, when given) beside it. */
   private createFunction(props: DatabaseMigrationsProps, timeout: Duration, migrationsDirectory: string, seedsDirectory?: string): nodejs.NodejsFunction {
-    const resources = props.functions.createFunctionResources(this, 'Handler', { purpose: 'applies database migrations on deploy' });
-    return new nodejs.NodejsFunction(this, 'Function', {
+    const resources = props.functions.createFunctionResources(this, 'Handler', {
+      purpose: 'applies database migrations on deploy',
+      reservedConcurrentExecutions: props.functions.customResourceConcurrency,
+    });
+    const fn = new nodejs.NodejsFunction(this, 'Function', {
       description: 'Applies the database migrations (and seeds where allowed) on deploy',
       entry: ENTRY,
       handler: 'handler',
@@ -167,5 +188,7 @@ export class DatabaseMigrations extends Construct {
         },
       },
     });
+    props.functions.acknowledgeUnreservedConcurrency(fn);
+    return fn;
   }
 }

@@ -4,12 +4,12 @@
  * permissions are customer-managed, an encrypted log group with retention, a
  * security group with no open egress beyond HTTPS, a dead-letter queue for
  * asynchronous invocations (CloudFormation invokes custom resources that way)
- * and reserved concurrency. Functions (the custom resources, the Cognito
+ * and reserved concurrency where the stage reserves any. Functions (the custom resources, the Cognito
  * triggers) take their settings from {@link IsolatedFunctions.createFunctionResources};
  * every custom resource goes through the CDK Provider framework, set up the
  * same way by {@link IsolatedFunctions.createProvider}.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,7 +17,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { acknowledge, wildcardFinding } from '../compliance/acknowledge';
 import { ManagedPolicyRole } from './managed-policy-role';
 
@@ -36,6 +36,11 @@ export interface IsolatedFunctionsProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Reserved concurrency of each custom resource's functions (handler and framework).
+   * @default - no reservation: a new account's concurrency limit (often 10) admits none
+   */
+  readonly customResourceConcurrency?: number;
 }
 
 /** Options of one function's resources, made by {@link IsolatedFunctions.createFunctionResources}. */
@@ -44,7 +49,7 @@ export interface IsolatedFunctionOptions {
   readonly purpose: string;
   /**
    * Reserved concurrent executions.
-   * @default 1
+   * @default - none
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -57,7 +62,7 @@ export interface IsolatedFunctionSettings {
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroups: ec2.ISecurityGroup[];
   readonly deadLetterQueue: sqs.IQueue;
-  readonly reservedConcurrentExecutions: number;
+  readonly reservedConcurrentExecutions?: number;
   readonly architecture: lambda.Architecture;
   readonly loggingFormat: lambda.LoggingFormat;
 }
@@ -88,7 +93,14 @@ export interface IIsolatedFunctions {
   createFunctionResources(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources;
   /** A CDK Provider framework for a custom resource, its own function set up like any other here. */
   createProvider(scope: Construct, id: string, options: IsolatedProviderOptions): cr.Provider;
+  /** Reserved concurrency of each custom resource function, or undefined for none. */
+  readonly customResourceConcurrency?: number;
+  /** Records why `fn` reserves no concurrency, when it reserves none (the HIPAA and NIST packs ask for it). */
+  acknowledgeUnreservedConcurrency(fn: IConstruct): void;
 }
+
+/** The compliance rules that ask every function to reserve concurrency. */
+const CONCURRENCY_RULES = ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency'];
 
 /** Shared resources of the functions in the isolated subnets of one stack. */
 export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
@@ -97,11 +109,15 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
   /** Network-interface permissions every function in a VPC needs; attached to each role. */
   readonly vpcAccessPolicy: iam.ManagedPolicy;
 
+  /** Reserved concurrency of each custom resource function, or undefined for none. */
+  readonly customResourceConcurrency?: number;
+
   private readonly props: IsolatedFunctionsProps;
 
   constructor(scope: Construct, id: string, props: IsolatedFunctionsProps) {
     super(scope, id);
     this.props = props;
+    this.customResourceConcurrency = props.customResourceConcurrency;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -138,8 +154,8 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
 
   /** Creates the role, log group and security group of one function and returns the settings to spread into it. */
   createFunctionResources(scope: Construct, id: string, options: IsolatedFunctionOptions): IsolatedFunctionResources {
-    const reservedConcurrentExecutions = options.reservedConcurrentExecutions ?? 1;
-    if (!Number.isInteger(reservedConcurrentExecutions) || reservedConcurrentExecutions < 1) {
+    const { reservedConcurrentExecutions } = options;
+    if (reservedConcurrentExecutions !== undefined && (!Number.isInteger(reservedConcurrentExecutions) || reservedConcurrentExecutions < 1)) {
       throw new Error(`IsolatedFunctions ${scope.node.path}/${id}: reservedConcurrentExecutions must be a positive integer, got ${reservedConcurrentExecutions}`);
     }
     const role = new ManagedPolicyRole(scope, `${id}Role`, {
@@ -177,7 +193,7 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
         vpcSubnets: this.props.subnets,
         securityGroups: [securityGroup],
         deadLetterQueue: this.deadLetterQueue,
-        reservedConcurrentExecutions,
+        ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
         architecture: lambda.Architecture.ARM_64,
         loggingFormat: lambda.LoggingFormat.JSON,
       },
@@ -191,7 +207,10 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
    * concurrency. It invokes the handler through the Lambda endpoint and posts the answer through the S3 gateway.
    */
   createProvider(scope: Construct, id: string, options: IsolatedProviderOptions): cr.Provider {
-    const resources = this.createFunctionResources(scope, id, { purpose: `CloudFormation custom resource framework: ${options.purpose}` });
+    const resources = this.createFunctionResources(scope, id, {
+      purpose: `CloudFormation custom resource framework: ${options.purpose}`,
+      reservedConcurrentExecutions: this.customResourceConcurrency,
+    });
     const provider = new cr.Provider(scope, id, {
       onEventHandler: options.onEventHandler,
       vpc: this.props.vpc,
@@ -202,11 +221,24 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
     });
     const frameworkFunction = provider.node.findChild('framework-onEvent').node.defaultChild as lambda.CfnFunction;
     frameworkFunction.reservedConcurrentExecutions = resources.settings.reservedConcurrentExecutions;
+    this.acknowledgeUnreservedConcurrency(frameworkFunction);
     frameworkFunction.deadLetterConfig = { targetArn: this.deadLetterQueue.queueArn };
     resources.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     acknowledge(resources.role.permissionsPolicy!, wildcardFinding(scope, `${options.onEventHandler.functionArn}:*`),
       'The CDK Provider framework invokes the handler function by its ARN and by its qualified ARNs ' +
         '(versions and aliases of that one function), which IAM can only express with the ":*" suffix.');
     return provider;
+  }
+
+  /** Records why `fn` reserves no concurrency, when it reserves none (the HIPAA and NIST packs ask for it). */
+  acknowledgeUnreservedConcurrency(fn: IConstruct): void {
+    const resource = (CfnResource.isCfnResource(fn) ? fn : fn.node.defaultChild) as lambda.CfnFunction | undefined;
+    if (!resource || resource.reservedConcurrentExecutions !== undefined) return;
+    for (const rule of CONCURRENCY_RULES) {
+      acknowledge(fn, rule,
+        'This stage reserves no Lambda concurrency by configuration (functions.reservedConcurrency is none): Lambda ' +
+          'refuses any reservation that leaves an account fewer than 10 unreserved executions, and new accounts ' +
+          'often have a limit of 10, so a reservation would fail the first deploy.');
+    }
   }
 }

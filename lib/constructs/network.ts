@@ -39,6 +39,11 @@ export interface NetworkProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Reserved concurrency of each custom resource function.
+   * @default - none
+   */
+  readonly customResourceConcurrency?: number;
 }
 
 /** An isolated VPC with the endpoints and guard rails the data tier needs. */
@@ -128,6 +133,7 @@ export class Network extends Construct {
       encryptionKey: props.encryptionKey,
       logRetention: props.functionLogRetention,
       removalPolicy,
+      customResourceConcurrency: props.customResourceConcurrency,
     });
 
     new RestrictDefaultSecurityGroup(this, 'CloseDefaultSecurityGroup', {

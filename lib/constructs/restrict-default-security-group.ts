@@ -61,6 +61,9 @@ exports.handler = async (event) => {
 };
 `;
 
+/** The handler makes two EC2 calls; two minutes covers the SDK's retries. */
+const FUNCTION_TIMEOUT = Duration.minutes(2);
+
 /** Removes all rules from a VPC's default security group, from inside the VPC. */
 export class RestrictDefaultSecurityGroup extends Construct {
   /** The function behind the custom resource. */
@@ -70,6 +73,7 @@ export class RestrictDefaultSecurityGroup extends Construct {
     super(scope, id);
     const resources = props.functions.createFunctionResources(this, 'Handler', {
       purpose: `closes the default security group of ${props.vpc.node.path}`,
+      reservedConcurrentExecutions: props.functions.customResourceConcurrency,
     });
     const groupArn = Stack.of(this).formatArn({
       service: 'ec2',
@@ -88,10 +92,11 @@ export class RestrictDefaultSecurityGroup extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
       code: lambda.Code.fromInline(HANDLER.trim()),
-      timeout: Duration.minutes(2),
+      timeout: FUNCTION_TIMEOUT,
       memorySize: 256,
       ...resources.settings,
     });
+    props.functions.acknowledgeUnreservedConcurrency(this.function);
 
     const provider = props.functions.createProvider(this, 'Provider', {
       onEventHandler: this.function,
@@ -101,6 +106,8 @@ export class RestrictDefaultSecurityGroup extends Construct {
     const resource = new CustomResource(props.vpc, 'RestrictDefaultSecurityGroupCustomResource', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::VpcRestrictDefaultSG',
+      // A little above the function timeout: a lost answer fails the deploy in minutes, not CloudFormation's hour.
+      serviceTimeout: FUNCTION_TIMEOUT.plus(Duration.minutes(2)),
       properties: { DefaultSecurityGroupId: props.vpc.vpcDefaultSecurityGroup },
     });
     resource.node.addDependency(...props.networkDependencies, resources.role);

@@ -3,7 +3,7 @@
  * Trigger functions (the users-table mirror) are attached later with
  * `userPool.addTrigger(...)`.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance/acknowledge';
@@ -30,7 +30,10 @@ export interface PlatformUserPoolProps {
   readonly callbackUrls: string[];
   /** Allowed redirect URLs after sign-out. */
   readonly logoutUrls: string[];
-  /** Prefix of the Cognito domain that serves the authorization endpoints: lower-case letters, digits, hyphens. */
+  /**
+   * Prefix of the Cognito domain that serves the authorization endpoints: lower-case letters, digits, hyphens.
+   * Prefixes are global per region: whoever takes one first has it, so make it unique (the stack adds the account).
+   */
   readonly domainPrefix: string;
   /** Whether the pool refuses deletion. */
   readonly deletionProtection: boolean;
@@ -61,7 +64,8 @@ export class PlatformUserPool extends Construct {
     if (!Number.isInteger(props.passwordMinLength) || props.passwordMinLength < 6 || props.passwordMinLength > 99) {
       throw new Error(`PlatformUserPool ${this.node.path}: passwordMinLength must be an integer from 6 to 99, got ${props.passwordMinLength}`);
     }
-    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(props.domainPrefix)) {
+    // A prefix holding the account id of an account-agnostic stack is a token, checked at deploy time.
+    if (!Token.isUnresolved(props.domainPrefix) && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(props.domainPrefix)) {
       throw new Error(`PlatformUserPool ${this.node.path}: domainPrefix must be lower-case letters, digits and hyphens, got "${props.domainPrefix}"`);
     }
     this.userPool = new cognito.UserPool(this, 'UserPool', {

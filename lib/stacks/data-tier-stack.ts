@@ -1,26 +1,25 @@
 /**
- * One environment's data tier in one stack: network, encryption key, Aurora
- * with its login secrets and proxy, the migration custom resource, the Cognito
- * user pool and its triggers, and the SSM parameters applications read.
- *
- * One stack, not several: a value passed between stacks becomes an export that
- * blocks the next update which changes it, and the network, database and user
- * pool are deployed and rolled back together anyway.
+ * What runs on top of the stateful stack ({@link DataStoreStack}) of one environment: the migration custom
+ * resource, the Cognito user pool and its triggers, and the SSM parameters applications read for them. It is deployed after that stack and reads from it only SSM parameters, resolved at deploy time (no
+ * exports). Everything here that can fail a first deploy (a migration, the Cognito domain, the functions'
+ * concurrency) fails in a stack that holds no deletion-protected database, so the rollback completes and the
+ * deploy can simply be run again.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as rds from 'aws-cdk-lib/aws-rds';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import { ApplicationParameters } from '../constructs/application-parameters';
-import { ApplicationProxy, PROXY_PORT } from '../constructs/application-proxy';
-import { AuroraDatabase, type LoginRole } from '../constructs/aurora-database';
+import type { IamLoginRole, SecretLogin } from '../constructs/aurora-database';
 import { CognitoTriggers } from '../constructs/cognito-triggers';
 import { DatabaseMigrations } from '../constructs/database-migrations';
-import { DataEncryptionKey } from '../constructs/data-encryption-key';
-import { Network } from '../constructs/network';
+import { ImportedAuroraDatabase } from '../constructs/imported-database';
+import { IsolatedFunctions } from '../constructs/isolated-functions';
+import { SUBNET_GROUPS } from '../constructs/network';
 import { PlatformUserPool } from '../constructs/user-pool';
+import { APP_LOGIN, removalPolicies, reservedConcurrency, STORE_PARAMETERS, subnetParameter } from './data-store-stack';
 
 /** Properties of a {@link DataTierStack}. */
 export interface DataTierStackProps extends StackProps {
@@ -28,111 +27,89 @@ export interface DataTierStackProps extends StackProps {
   readonly config: EnvironmentConfig;
 }
 
-/** Network, database, secrets, proxy, user pool and parameters of one environment. */
+/** Migrations, the user pool and its triggers, and their parameters, of one environment. */
 export class DataTierStack extends Stack {
   /** The validated configuration this stack was built from. */
   readonly config: EnvironmentConfig;
   /** `<app>-<env>`: prefix of resource names. */
   readonly namePrefix: string;
-  /** The customer-managed key of the data tier. */
-  readonly encryptionKey: kms.Key;
-  /** VPC, endpoints, flow logs, shared function settings. */
-  readonly network: Network;
-  /** The Aurora cluster, its secrets and security groups. */
-  readonly database: AuroraDatabase;
-  /** RDS Proxy and the application client security group. */
-  readonly proxy: ApplicationProxy;
+  /** The stateful stack's database, as this stack sees it. */
+  readonly database: ImportedAuroraDatabase;
+  /** Shared settings of this stack's functions in the isolated subnets. */
+  readonly functions: IsolatedFunctions;
   /** The Cognito user pool and web client. */
   readonly userPool: PlatformUserPool;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
-  /** The application's login: `app_login`, member of `app_user`; used by RDS Proxy. */
-  readonly appLogin: LoginRole;
+  /** The application's login: `app_login`, member of `app_user`, IAM authentication only; created by the migrations. */
+  readonly appLogin: IamLoginRole;
   /** The Cognito triggers' login: `cognito_sync_login`, member of `cognito_sync`; used over the Data API. */
-  readonly cognitoSyncLogin: LoginRole;
+  readonly cognitoSyncLogin: SecretLogin;
   /** The custom resource that migrates the database on deploy. */
   readonly migrations: DatabaseMigrations;
   /** The Cognito triggers that mirror users and add organization claims. */
   readonly cognitoTriggers: CognitoTriggers;
+
+  private readonly pathPrefix: string;
 
   constructor(scope: Construct, id: string, props: DataTierStackProps) {
     super(scope, id, props);
     const { config } = props;
     this.config = config;
     this.namePrefix = `${config.appName}-${config.name}`;
-    // Keys, secrets, logs, queues and the user pool outlive the stack outside dev.
-    const retainUnlessDev = config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    this.pathPrefix = `/${config.appName}/${config.name}`;
+    const policies = removalPolicies(config);
+    const reserved = reservedConcurrency(config);
 
-    this.encryptionKey = new DataEncryptionKey(this, 'DataKey', {
-      aliasName: `${config.appName}/${config.name}/data`,
-      removalPolicy: retainUnlessDev,
-    }).key;
-
-    this.network = new Network(this, 'Network', {
-      cidr: config.network.cidr,
-      availabilityZones: config.network.availabilityZones,
-      encryptionKey: this.encryptionKey,
-      flowLogRetention: config.network.flowLogRetentionDays,
-      functionLogRetention: config.database.logRetentionDays,
-      removalPolicy: retainUnlessDev,
+    const encryptionKey = kms.Key.fromKeyArn(this, 'DataKey', this.read(STORE_PARAMETERS.dataKeyArn));
+    const zones = config.network.availabilityZones;
+    const subnets = (group: string) => zones.map((_, i) => this.read(subnetParameter(group, i + 1)));
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+      // Isolated subnets route nowhere but inside the VPC: nothing here adds a route, so no route table is read.
+      vpcId: this.read(STORE_PARAMETERS.vpcId),
+      availabilityZones: zones,
+      isolatedSubnetIds: [...subnets(SUBNET_GROUPS.database), ...subnets(SUBNET_GROUPS.functions)],
+      isolatedSubnetNames: [SUBNET_GROUPS.database, SUBNET_GROUPS.functions],
     });
+    Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      'The imported subnets are isolated and this stack adds no route to them, so their route tables are never read.');
+    const securityGroup = (name: string, parameter: string) =>
+      ec2.SecurityGroup.fromSecurityGroupId(this, name, this.read(parameter), { allowAllOutbound: false, mutable: false });
 
-    this.database = new AuroraDatabase(this, 'Database', {
-      namePrefix: this.namePrefix,
-      secretNamePrefix: `${config.appName}/${config.name}`,
-      vpc: this.network.vpc,
-      subnets: this.network.databaseSubnets,
-      rotationSubnets: this.network.functionSubnets,
-      encryptionKey: this.encryptionKey,
-      databaseName: config.database.databaseName,
-      port: config.database.port,
-      minCapacity: config.database.minCapacity,
-      maxCapacity: config.database.maxCapacity,
-      readers: config.database.readers,
-      backupRetention: Duration.days(config.database.backupRetentionDays),
-      backupWindow: config.database.backupWindow,
-      maintenanceWindow: config.database.maintenanceWindow,
+    this.functions = new IsolatedFunctions(this, 'Functions', {
+      vpc,
+      subnets: { subnetGroupName: SUBNET_GROUPS.functions },
+      encryptionKey,
       logRetention: config.database.logRetentionDays,
-      slowStatementMillis: config.database.slowStatementMillis,
-      monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
-      performanceInsightRetention: config.database.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
-      rotationInterval: Duration.days(config.database.secretRotationDays),
-      removalPolicy: {
-        destroy: RemovalPolicy.DESTROY,
-        snapshot: RemovalPolicy.SNAPSHOT,
-        retain: RemovalPolicy.RETAIN,
-      }[config.database.removalPolicy],
-      secretsAndLogsRemovalPolicy: retainUnlessDev,
+      removalPolicy: policies.retainUnlessDev,
+      customResourceConcurrency: reserved?.customResources,
     });
-    this.appLogin = this.database.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
-    this.cognitoSyncLogin = this.database.addLogin('CognitoSyncLogin', { username: 'cognito_sync_login', memberOf: 'cognito_sync' });
+
+    this.database = new ImportedAuroraDatabase(this, 'Database', {
+      clusterIdentifier: this.namePrefix,
+      clusterResourceIdentifier: this.read(STORE_PARAMETERS.clusterResourceId),
+      port: config.database.port,
+      databaseName: config.database.databaseName,
+      masterSecretArn: this.read(STORE_PARAMETERS.masterSecretArn),
+      encryptionKey,
+    });
+    this.cognitoSyncLogin = {
+      memberOf: 'cognito_sync',
+      secret: this.database.importSecret('CognitoSyncLoginSecret', this.read(STORE_PARAMETERS.cognitoSyncSecretArn)),
+    };
+    this.appLogin = { ...APP_LOGIN, authentication: 'iam' };
 
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
       database: this.database,
-      functions: this.network.functions,
-      writerClientSecurityGroup: this.database.adminClientSecurityGroup,
-      networkDependencies: [
-        this.network.addInterfaceEndpoint('SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
-        // The Provider framework's function invokes the handler, and posts the answer to S3.
-        this.network.addInterfaceEndpoint('Lambda', ec2.InterfaceVpcEndpointAwsService.LAMBDA),
-        this.network.s3Endpoint,
-      ],
-      logins: this.database.logins,
+      functions: this.functions,
+      writerClientSecurityGroup: securityGroup('AdminClientSecurityGroup', STORE_PARAMETERS.adminClientSecurityGroupId),
+      // The endpoints the function and its provider call are the stateful stack's, deployed before this one.
+      networkDependencies: [],
+      logins: [this.cognitoSyncLogin],
+      iamLogins: [this.appLogin],
       allowSeeds: config.database.seedsEnabled,
       // CI passes `-c deployId=<run id>` to re-run on every deploy; a plain synth stays repeatable.
       deployId: this.node.tryGetContext('deployId') as string | undefined,
-    });
-    // A login's first rotation needs its role, which the migrations create.
-    for (const login of this.database.logins) {
-      login.rotation.node.addDependency(this.migrations.resource);
-    }
-
-    this.proxy = new ApplicationProxy(this, 'Proxy', {
-      proxyName: this.namePrefix,
-      database: this.database,
-      login: this.appLogin,
-      vpc: this.network.vpc,
-      subnets: this.network.databaseSubnets,
     });
 
     this.userPool = new PlatformUserPool(this, 'Auth', {
@@ -146,22 +123,23 @@ export class DataTierStack extends Stack {
       refreshTokenValidity: Duration.days(config.auth.refreshTokenDays),
       callbackUrls: config.auth.callbackUrls,
       logoutUrls: config.auth.logoutUrls,
-      domainPrefix: config.auth.domainPrefix,
+      // Global per region: unless configured, unique to the account (`<app>-<env>-<account id>`).
+      domainPrefix: config.auth.domainPrefix ?? `${this.namePrefix}-${this.account}`,
       deletionProtection: config.auth.deletionProtection,
-      removalPolicy: retainUnlessDev,
+      // Plain Retain outside dev: a deletion-protected pool cannot be deleted by a failed first create's rollback,
+      // which would end in ROLLBACK_FAILED; retained, it is left aside (pool names need not be unique).
+      removalPolicy: config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
     this.cognitoTriggers = new CognitoTriggers(this, 'CognitoTriggers', {
       userPool: this.userPool.userPool,
       database: this.database,
       login: this.cognitoSyncLogin,
-      functions: this.network.functions,
-      dataApiEndpoint: this.network.addInterfaceEndpoint('RdsData', ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
+      functions: this.functions,
+      reservedConcurrentExecutions: reserved?.cognitoTriggers,
     });
 
-    this.parameters = new ApplicationParameters(this, 'Parameters', {
-      pathPrefix: `/${config.appName}/${config.name}`,
-    });
+    this.parameters = new ApplicationParameters(this, 'Parameters', { pathPrefix: this.pathPrefix });
     this.publishParameters();
 
     for (const [key, value] of Object.entries(config.tags)) {
@@ -169,22 +147,20 @@ export class DataTierStack extends Stack {
     }
   }
 
+  /**
+   * A parameter of the stateful stack, as a dynamic reference (`{{resolve:ssm:…}}`) that CloudFormation resolves
+   * when this stack deploys. A reference, not a template parameter: the Control Tower rules want a function's
+   * subnets and security groups as strings or resources of the template, and a reference is a string.
+   */
+  private read(name: string): string {
+    const parameterName = `${this.pathPrefix}/${name}`;
+    const id = `Parameter${name.split(/[/-]/).map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`;
+    const existing = this.node.tryFindChild(id) as ssm.IStringParameter | undefined;
+    return (existing ?? ssm.StringParameter.fromStringParameterAttributes(this, id, { parameterName, forceDynamicReference: true })).stringValue;
+  }
+
   private publishParameters(): void {
-    const { cluster } = this.database;
     const p = this.parameters;
-    p.publish('database/cluster-endpoint', cluster.clusterEndpoint.hostname, 'Writer endpoint of the Aurora cluster');
-    p.publish('database/reader-endpoint', cluster.clusterReadEndpoint.hostname, 'Reader endpoint of the Aurora cluster');
-    p.publish('database/port', String(this.database.port), 'Port of the Aurora cluster endpoints');
-    p.publish('database/name', this.database.databaseName, 'Name of the application database');
-    p.publish('database/cluster-arn', cluster.clusterArn, 'ARN of the Aurora cluster (RDS Data API resource)');
-    p.publish('database/proxy-endpoint', this.proxy.proxy.endpoint, 'RDS Proxy endpoint for application traffic (TLS and IAM auth required)');
-    p.publish('database/proxy-port', String(PROXY_PORT), 'Port of the RDS Proxy endpoint');
-    p.publish('database/proxy-username', this.proxy.username, 'Database user applications connect as through the proxy');
-    p.publish('database/master-secret-arn', this.database.masterSecret.secretArn, 'Secret of the master user (migrations only)');
-    p.publish('database/app-login-secret-arn', this.appLogin.secret.secretArn, 'Secret of the application login (app_login)');
-    p.publish('database/cognito-sync-secret-arn', this.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
-    p.publish('network/vpc-id', this.network.vpc.vpcId, 'VPC of the data tier');
-    p.publish('network/application-client-security-group-id', this.proxy.applicationClientSecurityGroup.securityGroupId, 'Security group application compute joins to reach the RDS Proxy');
     p.publish('auth/user-pool-id', this.userPool.userPool.userPoolId, 'Cognito user pool id');
     p.publish('auth/user-pool-arn', this.userPool.userPool.userPoolArn, 'Cognito user pool ARN');
     p.publish('auth/web-client-id', this.userPool.webClient.userPoolClientId, 'Public web client id (authorization code + PKCE)');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createPostConfirmationHandler, USER_FACING_FAILURE } from '../../lambda/cognito-post-confirmation';
 import { buildClaims, createPreTokenHandler } from '../../lambda/cognito-pre-token';
 import { createLogger } from '../../lambda/shared/logger';
+import { TriggerClock } from '../../lambda/shared/trigger-budget';
 import type { EmbeddedDatabase } from '../../lib/local/pglite';
 import { createDataApiAdapter, toPositional, type DataApiAdapter } from '../support/data-api-adapter';
 import { openSeededDatabase, SEED } from '../support/embedded';
@@ -101,6 +102,44 @@ describe('post-confirmation', () => {
     delete (event.request.userAttributes as Record<string, string | undefined>).email;
     await expect(handler()(event)).rejects.toThrow(USER_FACING_FAILURE);
     expect(adapter.calls).toHaveLength(0);
+  });
+});
+
+describe('the triggers’ time: Cognito’s 5 s count from its call, and a resuming cluster is asked again within them', () => {
+  const postConfirmation = (deps: { callStartedAt?: () => number; timeoutMs?: number } = {}) =>
+    createPostConfirmationHandler({ client: adapter.client, target: TARGET, logger: logger(), ...deps });
+
+  test('a sign-up that meets a resuming cluster succeeds once it answers', async () => {
+    const event = fixture<PostConfirmationTriggerEvent>('post-confirmation.json');
+    event.request.userAttributes = { ...event.request.userAttributes, sub: 'sub-resumed', email: 'resumed@example.com' };
+    adapter.resumeFor(2);
+    await expect(postConfirmation()(event)).resolves.toBe(event);
+    expect(adapter.calls).toHaveLength(3);
+    expect(await usersWithSub('sub-resumed')).toHaveLength(1);
+  });
+
+  test('a cold start that used up the budget before the handler ran fails at once, without a call Cognito no longer waits for', async () => {
+    const event = fixture<PostConfirmationTriggerEvent>('post-confirmation.json');
+    // Cognito called 4 s ago; the init phase took all of it.
+    await expect(postConfirmation({ callStartedAt: () => Date.now() - 4000, timeoutMs: 4000 })(event)).rejects.toThrow(USER_FACING_FAILURE);
+    expect(adapter.calls).toHaveLength(0);
+  });
+
+  test('a cluster still resuming at the end of the budget gives a token without organization claims, in time', async () => {
+    adapter.resumeFor(Infinity);
+    const started = Date.now();
+    const event = await createPreTokenHandler({ client: adapter.client, target: TARGET, logger: logger(), timeoutMs: 1200 })(fixture('pre-token-v2.json'));
+    expect(Date.now() - started).toBeLessThan(1200 + 500);
+    expect(adapter.calls.length).toBeGreaterThan(1);
+    expect(event.response.claimsAndScopeOverrideDetails.idTokenGeneration?.claimsToAddOrOverride).toMatchObject({ org_claims_unavailable: true });
+  });
+
+  test('the first invocation of an instance counts from when its code was loaded, the next ones from their start', () => {
+    let time = 1_000;
+    const clock = new TriggerClock(400, () => time);
+    expect(clock.callStartedAt()).toBe(400);
+    time = 9_000;
+    expect(clock.callStartedAt()).toBe(9_000);
   });
 });
 

@@ -172,6 +172,59 @@ describe('secrets', () => {
   });
 });
 
+describe('deploys on day 1, day 2 and day 30', () => {
+  const secret = (rotationType: string) => ({
+    Secret: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: {} } },
+    Attachment: { Type: 'AWS::SecretsManager::SecretTargetAttachment', Properties: { SecretId: ref('Secret'), TargetId: ref('Cluster') } },
+    Rotation: {
+      Type: 'AWS::SecretsManager::RotationSchedule',
+      Properties: { SecretId: ref('Attachment'), RotationRules: { ScheduleExpression: 'rate(30 days)' }, HostedRotationLambda: { RotationType: rotationType } },
+    },
+  });
+  const proxy = (properties: Record<string, unknown>) => ({ Proxy: { Type: 'AWS::RDS::DBProxy', Properties: { EngineFamily: 'POSTGRESQL', ...properties } } });
+
+  it('fails a proxy that logs in with a secret rotated with alternating users, not one with IAM end to end or a single-user rotation', () => {
+    const auth = [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: ref('Attachment') }];
+    const multiUser = template({ ...secret('PostgreSQLMultiUser'), ...proxy({ Auth: auth }) });
+    expect(kinds(multiUser)).toEqual(['proxy-secret-alternating-users Proxy']);
+    expect(templateFailures(auditTemplate(multiUser))[0].message).toBe(
+      'RDS Proxy Proxy logs in with secret Secret, rotated by hosted PostgreSQLMultiUser: after the first rotation the secret names the clone user, ' +
+        'and the proxy has no credentials for the user it was given (use IAM authentication end to end, or a single-user rotation)',
+    );
+    expect(kinds(template({ ...secret('PostgreSQLSingleUser'), ...proxy({ Auth: auth }) }))).toEqual([]);
+    const iam = template({ ...secret('PostgreSQLMultiUser'), ...proxy({ DefaultAuthScheme: 'IAM_AUTH' }) });
+    expect(kinds(iam)).toEqual([]);
+    expect(auditTemplate(iam).deploys.proxies).toEqual([{ proxy: 'Proxy', defaultAuthScheme: 'IAM_AUTH', secrets: [] }]);
+  });
+
+  it('fails a custom resource without a ServiceTimeout, of either spelling', () => {
+    const t = template({
+      Timed: { Type: 'Custom::DatabaseMigrations', Properties: { ServiceToken: 'arn', ServiceTimeout: '720' } },
+      Untimed: { Type: 'Custom::VpcRestrictDefaultSG', Properties: { ServiceToken: 'arn' } },
+      Generic: { Type: 'AWS::CloudFormation::CustomResource', Properties: { ServiceToken: 'arn' } },
+    });
+    expect(kinds(t).sort()).toEqual(['custom-resource-without-timeout Generic', 'custom-resource-without-timeout Untimed']);
+    expect(auditTemplate(t).deploys.customResources.find((c) => c.resource === 'Timed')?.serviceTimeoutSeconds).toBe(720);
+  });
+
+  it('fails a named resource kept by a plain Retain, not one kept except on create, nor an unnamed one', () => {
+    const t = template({
+      NamedRetained: { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Retain', Properties: { LogGroupName: '/app/logs' } },
+      NamedRetainedExceptOnCreate: { Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'RetainExceptOnCreate', Properties: { Name: 'app/secret', GenerateSecretString: {} } },
+      UnnamedRetained: { Type: 'AWS::Cognito::UserPool', DeletionPolicy: 'Retain', Properties: { UserPoolName: 'not unique' } },
+      Rotation: { Type: 'AWS::SecretsManager::RotationSchedule', Properties: { SecretId: ref('NamedRetainedExceptOnCreate'), RotationRules: { ScheduleExpression: 'rate(30 days)' } } },
+    });
+    // The template's own cluster is kept by a plain Retain too, but has no identifier: its name is CloudFormation's.
+    expect(kinds(t)).toEqual(['named-resource-retained-on-create NamedRetained']);
+    const named = template({}, { DBClusterIdentifier: 'app-dev' });
+    expect(kinds(named)).toEqual(['named-resource-retained-on-create Cluster']);
+    expect(templateFailures(auditTemplate(named))[0].message).toBe(
+      'AWS::RDS::DBCluster Cluster named app-dev is kept by a plain Retain: a failed first create leaves it behind, and the retry fails on ' +
+        '"already exists" (use RETAIN_ON_UPDATE_OR_DELETE: DeletionPolicy RetainExceptOnCreate)',
+    );
+  });
+});
+
 describe('wildcard statements', () => {
   const policy = (statement: Record<string, unknown>, acknowledgements: { rule: string; reason: string }[] = []) =>
     template({

@@ -32,11 +32,15 @@ const STAGES: [string, EnvironmentConfig][] = [
   ['Prod', loadEnvironmentConfig('prod')],
 ];
 
-const stackOf = (stage: string): StackAudit => {
+/** The audit of one stack of `stage`: the stateful one unless named. */
+const stackOf = (stage: string, name: 'DataStore' | 'DataTier' = 'DataStore'): StackAudit => {
   const found = report.stages.find((s) => s.stage === stage);
-  expect(found?.stacks).toHaveLength(1);
-  return found!.stacks[0];
+  expect(found?.stacks.map((s) => s.stack)).toEqual([`${stage}/DataStore`, `${stage}/DataTier`]);
+  return found!.stacks.find((s) => s.stack === `${stage}/${name}`)!;
 };
+/** The template of one stack of `stage`. */
+const templateOf = (stage: string, name: 'DataStore' | 'DataTier' = 'DataStore'): any =>
+  synth.stageStacks[stage].find((s) => s.displayName === `${stage}/${name}`)!.template;
 const logicalIds = (template: any, type: string) => Object.keys(resourcesOfType(template, type)).sort();
 const refOf = (value: any): string => value?.Ref ?? value?.['Fn::GetAtt']?.[0];
 
@@ -47,12 +51,14 @@ describe('the audit of the real app', () => {
     expect(report.passed).toBe(true);
     for (const stage of report.stages) {
       expect(stage.validation).toEqual({ reportPresent: true, findings: [], pluginErrors: [] });
-      expect(stage.stacks[0].complianceChecks?.plugins.map((p) => p.name)).toEqual([
-        'AwsSolutions',
-        'HIPAA.Security',
-        'NIST.800.53.R5',
-        'cdk-validator-cfnguard',
-      ]);
+      for (const stack of stage.stacks) {
+        expect(stack.complianceChecks?.plugins.map((p) => p.name)).toEqual([
+          'AwsSolutions',
+          'HIPAA.Security',
+          'NIST.800.53.R5',
+          'cdk-validator-cfnguard',
+        ]);
+      }
     }
   });
 
@@ -72,8 +78,9 @@ describe('the audit of the real app', () => {
 
   describe.each(STAGES)('%s: the figures match the template', (stage, config) => {
     it('lists every secret with its key and the configured rotation', () => {
-      const template = synth.templates[stage];
+      const template = templateOf(stage);
       const audit = stackOf(stage);
+      expect(stackOf(stage, 'DataTier').secrets).toEqual([]);
       expect(audit.secrets.map((s) => s.resource)).toEqual(logicalIds(template, 'AWS::SecretsManager::Secret'));
       const schedules = Object.values(resourcesOfType(template, 'AWS::SecretsManager::RotationSchedule')) as any[];
       expect(audit.secrets.map((s) => s.rotation?.schedule).sort()).toEqual(logicalIds(template, 'AWS::SecretsManager::RotationSchedule'));
@@ -83,11 +90,29 @@ describe('the audit of the real app', () => {
         expect(secret.key).toBe(refOf(template.Resources[secret.resource].Properties.KmsKeyId));
         expect(secret.value).toBe('generated');
       }
-      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser')).toHaveLength(2);
+      // One login with a password (the Cognito triggers'); the application's authenticates with IAM and has none.
+      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser')).toHaveLength(1);
+      // RDS Proxy reads no secret at all.
+      expect(audit.deploys.proxies).toEqual([expect.objectContaining({ defaultAuthScheme: 'IAM_AUTH', secrets: [] })]);
     });
 
-    it('names the key of every store, and the one key is the data key with its alias', () => {
-      const template = synth.templates[stage];
+    it('names the key of every store of the data tier stack: the data key, by the ARN the stateful stack publishes', () => {
+      const tier = stackOf(stage, 'DataTier');
+      expect(tier.encryptionKeys).toEqual([]);
+      for (const store of tier.dataStores) {
+        const expected =
+          store.type === 'AWS::Cognito::UserPool' ? 'aws-owned Cognito service key'
+          : store.type === 'AWS::Lambda::Function' ? 'aws-managed aws/lambda'
+          : `customer-managed {{resolve:ssm:/saas/${config.name}/key/data-key-arn}}`;
+        expect(`${store.encryption} ${store.key}`).toBe(expected);
+      }
+      expect(tier.dataStores.filter((s) => s.encryption === 'customer-managed').map((s) => s.type).sort()).toEqual(
+        [...Object.keys(resourcesOfType(templateOf(stage, 'DataTier'), 'AWS::Logs::LogGroup')).map(() => 'AWS::Logs::LogGroup'), 'AWS::SQS::Queue'].sort(),
+      );
+    });
+
+    it('names the key of every store of the stateful stack, and the one key is the data key with its alias', () => {
+      const template = templateOf(stage);
       const audit = stackOf(stage);
       const [keyId] = logicalIds(template, 'AWS::KMS::Key');
       const cluster = Object.values(resourcesOfType(template, 'AWS::RDS::DBCluster'))[0] as any;
@@ -119,8 +144,10 @@ describe('the audit of the real app', () => {
     });
 
     it('shows each ingress rule into the cluster and the proxy with its source group', () => {
-      const template = synth.templates[stage];
+      const template = templateOf(stage);
       const audit = stackOf(stage);
+      // Every path into the database is in the stateful stack; the data tier stack has none.
+      expect(stackOf(stage, 'DataTier').network.securityGroups).toEqual([]);
       const cluster = Object.values(resourcesOfType(template, 'AWS::RDS::DBCluster'))[0] as any;
       const proxy = Object.values(resourcesOfType(template, 'AWS::RDS::DBProxy'))[0] as any;
       const sourcesInto = (groupId: string) =>
@@ -137,8 +164,8 @@ describe('the audit of the real app', () => {
       expect(byGroup[clusterGroup].ingress.map((r) => r.ports)).toEqual([String(config.database.port), String(config.database.port)]);
       expect(byGroup[proxyGroup].ingress.map((r) => r.ports)).toEqual(['5432']);
       expect(audit.network.securityGroups.flatMap((g) => g.ingress).filter((r) => r.public)).toEqual([]);
-      // The admin client group holds the rotation functions and the functions configured into it (the
-      // migrations); applications join the published one.
+      // The admin client group holds the rotation functions, and is published for the migrations of the data tier
+      // stack to join; applications join the published application client group.
       const admin = audit.network.sourceGroups.find((g) => g.securityGroup.startsWith('DatabaseAdminClientSecurityGroup'))!;
       const inAdminGroup = (Object.entries(resourcesOfType(template, 'AWS::Lambda::Function')) as [string, any][])
         .filter(([, fn]) => (fn.Properties.VpcConfig?.SecurityGroupIds ?? []).some((g: any) => refOf(g) === admin.securityGroup))
@@ -146,6 +173,7 @@ describe('the audit of the real app', () => {
       expect(admin.members).toEqual(
         [...logicalIds(template, 'AWS::SecretsManager::RotationSchedule').map((id) => `${id} (AWS::SecretsManager::RotationSchedule)`), ...inAdminGroup].sort(),
       );
+      expect(admin.publishedAs).toEqual([`/saas/${config.name}/network/admin-client-security-group-id`]);
       const application = audit.network.sourceGroups.find((g) => g.securityGroup.startsWith('ProxyApplicationClientSecurityGroup'))!;
       expect(application.publishedAs).toEqual([`/saas/${config.name}/network/application-client-security-group-id`]);
       const serviceNames = (Object.values(resourcesOfType(template, 'AWS::EC2::VPCEndpoint')) as any[]).map((e) => {
@@ -160,27 +188,31 @@ describe('the audit of the real app', () => {
     it('reports backups, deletion protection and log retention as configured', () => {
       const template = synth.templates[stage];
       const audit = stackOf(stage);
+      const tier = stackOf(stage, 'DataTier');
       expect(audit.databases).toEqual([
         expect.objectContaining({
           backupRetentionDays: config.database.backupRetentionDays,
           deletionProtection: true,
-          onDelete: { destroy: 'Delete', snapshot: 'Snapshot', retain: 'Retain' }[config.database.removalPolicy],
+          onDelete: { destroy: 'Delete', snapshot: 'Snapshot', retain: 'RetainExceptOnCreate' }[config.database.removalPolicy],
         }),
       ]);
       expect(audit.databases[0].instances).toHaveLength(1 + config.database.readers);
-      expect(audit.userPools[0].deletionProtection).toBe(config.auth.deletionProtection);
-      expect(audit.logGroups.map((g) => g.resource)).toEqual(logicalIds(template, 'AWS::Logs::LogGroup'));
+      expect(tier.userPools[0].deletionProtection).toBe(config.auth.deletionProtection);
+      const logGroups = [...audit.logGroups, ...tier.logGroups];
+      expect(logGroups.map((g) => g.resource).sort()).toEqual(logicalIds(template, 'AWS::Logs::LogGroup'));
       const expectedRetention = (g: { writers: string[] }) =>
         g.writers.some((w) => w.startsWith('NetworkVpcFlowLog')) ? config.network.flowLogRetentionDays : config.database.logRetentionDays;
-      for (const group of audit.logGroups) {
+      for (const group of logGroups) {
         expect(group.retentionDays).toBe(expectedRetention(group));
       }
       expect(audit.terminationProtection).toBe(config.name === 'prod');
+      expect(tier.terminationProtection).toBe(config.name === 'prod');
     });
 
     it('gives every wildcard of an identity policy its acknowledged reason, and counts every acknowledgement', () => {
       const template = synth.templates[stage];
-      const audit = stackOf(stage);
+      const audits = [stackOf(stage), stackOf(stage, 'DataTier')];
+      const audit = { wildcardStatements: audits.flatMap((a) => a.wildcardStatements), acknowledgements: audits.flatMap((a) => a.acknowledgements) };
       const identity = audit.wildcardStatements.filter((s) => s.kind === 'identity');
       // An independent read: identity policies with a "*" anywhere in an Allow statement's actions or resources.
       const withWildcards = (Object.entries(resourcesOfType(template, 'AWS::IAM::ManagedPolicy')) as [string, any][])
@@ -192,7 +224,7 @@ describe('the audit of the real app', () => {
         )
         .map(([id]) => id)
         .sort();
-      expect([...new Set(identity.map((s) => s.policy))]).toEqual(withWildcards);
+      expect([...new Set(identity.map((s) => s.policy))].sort()).toEqual(withWildcards);
       expect(withWildcards.map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(
         expect.arrayContaining(['DatabaseMonitoringRolePermissions', 'NetworkFunctionsVpcAccessPolicy']),
       );
@@ -219,7 +251,7 @@ describe('the audit of a weakened stack', () => {
     try {
       synthesize(['dev'], ({ app, stages }) => {
         outdir = app.outdir;
-        added = new WeakenedDataTier(stages.dev!.dataTier, 'Weakened').weaknesses;
+        added = new WeakenedDataTier(stages.dev!, 'Weakened').weaknesses;
       });
     } catch (error) {
       message = (error as Error).message;
@@ -237,6 +269,7 @@ describe('the audit of a weakened stack', () => {
     const stage = weakened.stages[0];
     const stack = stage.stacks[0];
     const idOf = (construct: IConstruct) => Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+    const logicalIdOf = (element: CfnElement) => Stack.of(element).getLogicalId(element);
     const kinds = (kind: string) => stage.failures.filter((f) => f.kind === kind);
 
     const open = kinds('public-database-path');
@@ -270,6 +303,19 @@ describe('the audit of a weakened stack', () => {
         `AwsSolutions-IAM5[Action::s3:*] @ ${idOf(added.wildcardPolicy)}`,
       ]),
     );
+    // Day 30: the proxy would have no credentials after the first rotation; day 2: an hour-long hang, a name kept.
+    expect(kinds('proxy-secret-alternating-users')).toEqual([
+      expect.objectContaining({
+        resource: idOf(added.proxyWithRotatedSecret),
+        message: expect.stringMatching(/logs in with secret DatabaseCognitoSyncLoginSecret\w+, rotated by hosted PostgreSQLMultiUser: after the first rotation/),
+      }),
+    ]);
+    expect(kinds('custom-resource-without-timeout')).toEqual([
+      expect.objectContaining({ resource: logicalIdOf(added.customResourceWithoutTimeout), message: expect.stringContaining("has no ServiceTimeout: a lost answer holds the deploy for CloudFormation's hour") }),
+    ]);
+    expect(kinds('named-resource-retained-on-create')).toEqual([
+      expect.objectContaining({ resource: logicalIdOf(added.retainedNamedLogGroup), message: expect.stringContaining('named /aws/rds/cluster/saas-dev/postgresql is kept by a plain Retain') }),
+    ]);
     expect(kinds('unacknowledged-finding')).toHaveLength(stage.validation.findings.length);
     expect(stage.summary.unacknowledgedFindings).toBe(stage.validation.findings.length);
     expect(stack.secrets.find((s) => s.resource === idOf(added.plaintextSecret))?.value).toBe('literal');
@@ -282,5 +328,8 @@ describe('the audit of a weakened stack', () => {
     expect(markdown).toContain('**ipv4 0.0.0.0/0** (public)');
     expect(markdown).toContain('**literal in template**');
     expect(markdown).toContain('**`*`: no reason**');
+    expect(markdown).toContain('**none: an hour**');
+    expect(markdown).toContain('**Retain: kept by a failed create too**');
+    expect(markdown).toMatch(/\*\*hosted PostgreSQLMultiUser: alternating users\*\*/);
   });
 });

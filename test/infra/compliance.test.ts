@@ -64,12 +64,14 @@ describe('compliance checks', () => {
     const message = synthError(() =>
       synthesize(['dev', 'staging', 'prod'], ({ stages }) => {
         for (const stage of Object.values(stages)) {
-          const stack = stage!.dataTier;
+          const stack = stage!.dataStore;
           new logs.LogGroup(stack, 'Planted', { encryptionKey: stack.encryptionKey, retention: logs.RetentionDays.ONE_WEEK });
+          new logs.LogGroup(stage!.dataTier, 'Planted', { retention: logs.RetentionDays.ONE_WEEK });
         }
       }),
     );
     for (const stage of ['Dev', 'Staging', 'Prod']) {
+      expect(message).toContain(`${stage}/DataStore/Planted`);
       expect(message).toContain(`${stage}/DataTier/Planted`);
     }
     expect(message).toMatch(/CT\.CLOUDWATCH\.PR\.2|ct-cloudwatch-pr-2/);

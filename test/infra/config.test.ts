@@ -66,6 +66,13 @@ describe('environment configuration', () => {
     ['dev', 'an unknown field', { database: { maxConections: 10 } }, /- database: Unrecognized key: "maxConections"/],
     ['dev', 'a short password policy', { auth: { passwordMinLength: 8 } }, /- auth\.passwordMinLength: Too small/],
     ['dev', 'a malformed account', { account: '1234' }, /- account: must be a 12-digit AWS account id/],
+    ['dev', 'a writer that may pause (the Cognito triggers cannot wait for it)', { database: { minCapacity: 0 } },
+      /- database\.minCapacity: minCapacity 0 ACU lets the writer pause, and the Cognito triggers cannot wait for it to resume: use 0\.5 or more/],
+    ['prod', 'a reservation the account limit cannot hold', { functions: { reservedConcurrency: { cognitoTriggers: 0, customResources: 1 } } },
+      /- functions\.reservedConcurrency\.cognitoTriggers: Too small/],
+    ['dev', 'a reservation spelled wrong', { functions: { reservedConcurrency: 'off' } }, /- functions\.reservedConcurrency: /],
+    ['dev', 'a Cognito domain prefix AWS refuses', { auth: { domainPrefix: 'saas-cognito-dev' } },
+      /- auth\.domainPrefix: must not contain aws, amazon or cognito/],
   ];
   it.each(cases)('%s: refuses %s', (env, _what, override, message) => {
     const error = failure(() => loadEnvironmentConfig(env, override));

@@ -7,12 +7,13 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApplicationProxy } from '../../lib/constructs/application-proxy';
+import { ApplicationProxy, ProxySecurityGroups } from '../../lib/constructs/application-proxy';
 import { AuroraDatabase, type AuroraDatabaseProps } from '../../lib/constructs/aurora-database';
 import { DatabaseMigrations } from '../../lib/constructs/database-migrations';
 import { IsolatedFunctions } from '../../lib/constructs/isolated-functions';
@@ -55,7 +56,8 @@ describe('AuroraDatabase', () => {
       Properties: Match.objectLike({ DatabaseName: 'saas', Port: 5433, BackupRetentionPeriod: 7, DeletionProtection: true, StorageEncrypted: true }),
     });
     template.resourceCountIs('AWS::RDS::DBInstance', 1);
-    template.allResources('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+    // Kept on update and delete, but not by a failed create's rollback: the retry must find the names free.
+    template.allResources('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
   });
 
@@ -71,6 +73,25 @@ describe('AuroraDatabase', () => {
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
     expect(() => db.addLogin('Again', { username: 'app_login', memberOf: 'app_user' })).toThrow(/addLogin: username "app_login" is already a login/);
     expect(() => db.addLogin('Bad', { username: 'App-Login', memberOf: 'app_user' })).toThrow(/addLogin: username must be a lower-case SQL identifier/);
+  });
+
+  it('adds IAM logins with no secret and no rotation, and grants rds-db:connect as exactly that user', () => {
+    const { stack, database } = fixture();
+    const db = database();
+    const login = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
+    expect(db.iamLogins).toEqual([login]);
+    expect(db.logins).toEqual([]);
+    const role = new iam.Role(stack, 'Client', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    db.grantConnect(role, login);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toBe('rds-db:connect');
+    // arn:…:rds-db:<region>:<account>:dbuser:<the cluster's resource id>/app_login: that one user of that one cluster.
+    expect(JSON.stringify(statement.Resource)).toMatch(/":dbuser:",\{"Fn::GetAtt":\["DatabaseCluster[0-9A-F]{8}","DBClusterResourceId"\]\},"\/app_login"/);
+    expect(() => db.addLogin('Again', { username: 'app_login', memberOf: 'app_user' })).toThrow(/addLogin: username "app_login" is already a login/);
+    expect(() => db.grantConnect(role, { username: 'other', memberOf: 'app_user', authentication: 'iam' })).toThrow(/grantConnect: "other" is not an IAM login/);
   });
 
   it('opens PostgreSQL, on its literal port, to peers allowed through `connections`', () => {
@@ -100,28 +121,35 @@ describe('AuroraDatabase', () => {
 });
 
 describe('ApplicationProxy', () => {
-  it('connects as the login it is given, reachable from its client group only', () => {
+  it('connects as the IAM login it is given, end to end, reachable from its client group only', () => {
     const { stack, vpc, database } = fixture();
     const db = database();
-    const login = db.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
-    const proxy = new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    const login = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
+    const groups = new ProxySecurityGroups(stack, 'ProxyGroups', { vpc, database: db });
+    const proxy = new ApplicationProxy(stack, 'Proxy', {
+      proxyName: 'app-test', database: db, login, vpc, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroup: groups.securityGroup,
+    });
     expect(proxy.username).toBe('app_login');
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::RDS::DBProxy', {
-      RequireTLS: true,
-      Auth: [Match.objectLike({ IAMAuth: 'REQUIRED', SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseAppLoginSecret') } })],
-    });
-    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 5433,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxySecurityGroup'), 'GroupId'] },
-    });
+    // No secret: after a rotation with alternating users the secret would name app_login_clone (aws/aws-cdk#25568).
+    template.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, DefaultAuthScheme: 'IAM_AUTH', Auth: Match.absent() });
+    // The proxy's role may log in to the cluster as that one user, and read no secret.
+    const policies = Object.values(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ProxyRole') }] } })) as any[];
+    const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement) as any[];
+    expect(statements.map((st) => st.Action)).toEqual(['rds-db:connect']);
+    expect(JSON.stringify(statements[0].Resource)).toContain('/app_login');
+    // One rule into the cluster from the proxy's group, on the cluster's literal port; one into the proxy, from the clients.
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[];
+    expect(ingress.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('ProxyGroupsSecurityGroup')).map((r) => r.Properties.FromPort)).toEqual([5433]);
+    expect(ingress.filter((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].startsWith('ProxyGroupsApplicationClient')).map((r) => r.Properties.FromPort)).toEqual([5432]);
   });
 
   it('refuses a share of connections outside 1 to 100, naming the property', () => {
     const { stack, vpc, database } = fixture();
     const db = database();
-    const login = db.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
-    expect(() => new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: {}, maxConnectionsPercent: 0 }))
+    const login = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
+    const securityGroup = new ProxySecurityGroups(stack, 'ProxyGroups', { vpc, database: db }).securityGroup;
+    expect(() => new ApplicationProxy(stack, 'Proxy', { proxyName: 'app-test', database: db, login, vpc, subnets: {}, securityGroup, maxConnectionsPercent: 0 }))
       .toThrow(/ApplicationProxy Test\/Proxy: maxConnectionsPercent must be an integer from 1 to 100, got 0/);
   });
 });
@@ -130,18 +158,32 @@ describe('DatabaseMigrations', () => {
   const migrations = (deployId?: string, migrationsDirectory?: string) => {
     const { stack, vpc, functions, database } = fixture();
     const db = database();
-    const login = db.addLogin('AppLogin', { username: 'app_login', memberOf: 'app_user' });
+    const login = db.addLogin('SyncLogin', { username: 'cognito_sync_login', memberOf: 'cognito_sync' });
+    const iamLogin = db.addIamLogin({ username: 'app_login', memberOf: 'app_user' });
     const construct = new DatabaseMigrations(stack, 'Migrations', {
       database: db,
       functions,
       writerClientSecurityGroup: db.adminClientSecurityGroup,
       networkDependencies: [],
       logins: [login],
+      iamLogins: [iamLogin],
       deployId,
       migrationsDirectory,
     });
     return { stack, vpc, construct };
   };
+
+  it('beside its database, waits for the writer instance and what it calls, not the readers or the master rotation', () => {
+    const { stack, vpc, functions, database } = fixture({ readers: 2 });
+    const db = database();
+    const endpoint = new ec2.SecurityGroup(stack, 'StandsForAnEndpoint', { vpc, allowAllOutbound: false });
+    new DatabaseMigrations(stack, 'Migrations', {
+      database: db, functions, writerClientSecurityGroup: db.adminClientSecurityGroup, networkDependencies: [endpoint],
+    });
+    const template = Template.fromStack(stack);
+    const [resource] = Object.values(template.findResources('Custom::DatabaseMigrations')) as any[];
+    expect(resource.DependsOn.map((id: string) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DatabaseClusterWriter', 'StandsForAnEndpoint']);
+  });
 
   it('passes the contract’s properties to its handler through the Provider framework', () => {
     const { stack, construct } = migrations('run-42');
@@ -153,13 +195,16 @@ describe('DatabaseMigrations', () => {
       DatabaseName: 'saas',
       MasterSecretArn: { Ref: Match.stringLikeRegexp('^DatabaseClusterSecretAttachment') },
       AllowSeeds: 'false',
-      Logins: [{ SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseAppLoginSecret') }, MemberOf: 'app_user' }],
+      Logins: [{ SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseSyncLoginSecret') }, MemberOf: 'cognito_sync' }],
+      IamLogins: [{ Username: 'app_login', MemberOf: 'app_user' }],
     });
     // The framework's function is set up like every function in the isolated subnets.
     const framework = Object.values(template.findResources('AWS::Lambda::Function')).find((f: any) =>
       /Provider/.test(JSON.stringify(f.Properties.Role)),
     ) as any;
-    expect(framework.Properties).toMatchObject({ ReservedConcurrentExecutions: 1, DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^FunctionsDeadLetterQueue/), 'Arn'] } } });
+    // No reservation unless the functions are given one (a new account's limit of 10 admits none).
+    expect(framework.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(framework.Properties).toMatchObject({ DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^FunctionsDeadLetterQueue/), 'Arn'] } } });
     expect(framework.Properties.VpcConfig.SubnetIds).toHaveLength(2);
   });
 

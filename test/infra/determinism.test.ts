@@ -28,7 +28,8 @@ describe('synth', () => {
     const b = readTree(second.outdir);
     expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
     const templates = [...a.keys()].filter((f) => f.endsWith('.template.json'));
-    expect(templates).toHaveLength(3);
+    // Two stacks per stage: the stateful one and the data tier.
+    expect(templates).toHaveLength(6);
     const differing = [...a.keys()].filter((file) => !withoutTraces(file, a.get(file)!).equals(withoutTraces(file, b.get(file)!)));
     expect(differing).toEqual([]);
     // Nothing in the assembly names the directory it was written to.

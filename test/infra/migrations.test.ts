@@ -30,7 +30,9 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
 
   test('a bundled Node.js function on arm64, in the isolated subnets, with no secret in its environment', () => {
     const [, fn] = migrationFunction(template());
-    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 600, ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 600 });
+    // Dev reserves nothing (a new account's limit of 10 admits no reservation); Prod one.
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(stage === 'Prod' ? 1 : undefined);
     expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
     expect(fn.Properties.Environment.Variables).toEqual({ NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem', NODE_OPTIONS: '--enable-source-maps' });
   });
@@ -41,37 +43,41 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     expect(resource.Properties.DeployId).toBeUndefined();
     expect(Number(resource.Properties.ServiceTimeout)).toBe(600 + 120);
     expect(resource.Properties.AllowSeeds).toBe(stage === 'Prod' ? 'false' : 'true');
-    expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['app_user', 'cognito_sync']);
+    expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['cognito_sync']);
+    // The application login authenticates with IAM through the proxy: created without a password, given rds_iam.
+    expect(resource.Properties.IamLogins).toEqual([{ Username: 'app_login', MemberOf: 'app_user' }]);
     expect(resource.Properties.ServiceToken['Fn::GetAtt'][0]).toMatch(/^MigrationsProviderframeworkonEvent/);
   });
 
-  test('it waits for the writer instance and the endpoints it calls, and the login rotations wait for it', () => {
-    const [id, resource] = only(template(), 'Custom::DatabaseMigrations');
-    const dependsOn: string[] = resource.DependsOn;
-    const writer = Object.entries(resourcesOfType(template(), 'AWS::RDS::DBInstance')).find(([, r]) => r.Properties.PromotionTier === 0 || /Writer/.test(JSON.stringify(r)))!;
-    expect(dependsOn).toContain(writer[0]);
-    expect(dependsOn.some((d) => d.startsWith('DatabaseCluster'))).toBe(true);
-    for (const endpoint of ['SecretsManagerEndpoint', 'LambdaEndpoint', 'S3Endpoint']) {
-      expect(dependsOn.some((d) => d.includes(endpoint))).toBe(true);
+  test('it runs after the whole stateful stack (writer, endpoints, secrets) and waits for nothing else', () => {
+    const [, resource] = only(template(), 'Custom::DatabaseMigrations');
+    // Its stack deploys after the stateful one, which holds the cluster, the endpoints and the secrets; within its
+    // own stack nothing holds it up. (In one stack, it waits for the writer only: test/infra/constructs.test.ts.)
+    expect(resource.DependsOn ?? []).toEqual([]);
+    const tier = synth.stageStacks[stage].find((s) => s.displayName === `${stage}/DataTier`)!;
+    expect(Object.keys(tier.template.Resources ?? {})).toContain(Object.keys(resourcesOfType(template(), 'Custom::DatabaseMigrations'))[0]);
+    // The login rotations of the stateful stack wait a whole interval before their first rotation.
+    for (const rotation of Object.values(resourcesOfType(template(), 'AWS::SecretsManager::RotationSchedule')) as any[]) {
+      expect(rotation.Properties.RotateImmediatelyOnUpdate).toBe(false);
     }
-    const rotations = Object.entries(resourcesOfType(template(), 'AWS::SecretsManager::RotationSchedule'))
-      .filter(([rid]) => /AppLogin|CognitoSyncLogin/.test(rid));
-    expect(rotations).toHaveLength(2);
-    for (const [, rotation] of rotations) expect(rotation.DependsOn).toContain(id);
   });
 
-  test('the endpoints it needs sit in the function subnets', () => {
+  test('it runs in the function subnets, where the endpoints it needs sit', () => {
     const [, fn] = migrationFunction(template());
-    const subnets = JSON.stringify(fn.Properties.VpcConfig.SubnetIds.sort((a: any, b: any) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    const name = stage.toLowerCase();
+    // The data tier stack names the subnets by the parameters the stateful stack publishes them under.
+    const parameters = Object.values(resourcesOfType(template(), 'AWS::SSM::Parameter')) as any[];
+    const published = (reference: string) => parameters.find((p) => `{{resolve:ssm:${p.Properties.Name}}}` === reference)?.Properties.Value;
+    expect(fn.Properties.VpcConfig.SubnetIds.every((id: string) => id.startsWith(`{{resolve:ssm:/saas/${name}/network/functions-subnet-`))).toBe(true);
+    const subnets = fn.Properties.VpcConfig.SubnetIds.map(published);
     const endpoints = resourcesOfType(template(), 'AWS::EC2::VPCEndpoint');
     const services = Object.values(endpoints).map((e: any) => JSON.stringify(e.Properties.ServiceName));
     expect(services.some((s) => s.includes('secretsmanager'))).toBe(true);
     expect(services.some((s) => s.includes('.lambda'))).toBe(true);
     expect(services.some((s) => s.includes('.s3'))).toBe(true);
+    const sorted = (list: any[]) => JSON.stringify([...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
     for (const e of Object.values(endpoints) as any[]) {
-      if (e.Properties.VpcEndpointType === 'Interface') {
-        expect(JSON.stringify(e.Properties.SubnetIds.sort((a: any, b: any) => JSON.stringify(a).localeCompare(JSON.stringify(b))))).toBe(subnets);
-      }
+      if (e.Properties.VpcEndpointType === 'Interface') expect(sorted(e.Properties.SubnetIds)).toBe(sorted(subnets));
     }
   });
 
@@ -81,10 +87,16 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     const policies = Object.entries(resourcesOfType(template(), 'AWS::IAM::ManagedPolicy')).filter(([pid]) => pid.startsWith(role));
     const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
     const secretRead = statements.find((s: any) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'));
-    expect(secretRead.Resource.map((r: any) => r.Ref).sort()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^DatabaseClusterSecretAttachment/), expect.stringMatching(/^DatabaseAppLoginSecret/), expect.stringMatching(/^DatabaseCognitoSyncLoginSecret/)]),
-    );
-    expect(secretRead.Resource).toHaveLength(3);
+    const name = stage.toLowerCase();
+    expect([...secretRead.Resource].sort()).toEqual([
+      `{{resolve:ssm:/saas/${name}/database/cognito-sync-secret-arn}}`,
+      `{{resolve:ssm:/saas/${name}/database/master-secret-arn}}`,
+    ]);
+    // Those parameters hold the stateful stack's master and login secrets.
+    const parameters = Object.values(resourcesOfType(template(), 'AWS::SSM::Parameter')) as any[];
+    const value = (suffix: string) => JSON.stringify(parameters.find((p) => p.Properties.Name === `/saas/${name}/database/${suffix}`)!.Properties.Value);
+    expect(value('master-secret-arn')).toMatch(/"Ref":"DatabaseClusterSecretAttachment/);
+    expect(value('cognito-sync-secret-arn')).toMatch(/"Ref":"DatabaseCognitoSyncLoginSecret/);
   });
 });
 

@@ -83,7 +83,8 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       const [, fn] = Object.entries(resourcesOfType(synth.templates[stage], 'AWS::Lambda::Function'))
         .find(([id]) => id.startsWith('NetworkCloseDefaultSecurityGroupFunction'))!;
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBe(config.network.availabilityZones.length);
-      expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
+      const reserved = config.functions.reservedConcurrency;
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(reserved === 'none' ? undefined : reserved.customResources);
       expect(fn.Properties.DeadLetterConfig.TargetArn).toBeDefined();
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Environment).toBeUndefined();
@@ -141,10 +142,10 @@ describe.each(STAGES)('%s stage', (stage, config) => {
 
   describe('Aurora PostgreSQL', () => {
     it('runs the pinned engine with pgvector 0.8, encrypted, IAM auth and the Data API on', () => {
-      expect(AURORA_ENGINE_VERSION.auroraPostgresFullVersion).toBe('17.5');
+      expect(AURORA_ENGINE_VERSION.auroraPostgresFullVersion).toBe('17.9');
       template(stage).hasResourceProperties('AWS::RDS::DBCluster', {
         Engine: 'aurora-postgresql',
-        EngineVersion: '17.5',
+        EngineVersion: '17.9',
         StorageEncrypted: true,
         KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] },
         EnableIAMDatabaseAuthentication: true,
@@ -212,16 +213,19 @@ describe.each(STAGES)('%s stage', (stage, config) => {
 
     it('never deletes data silently outside dev', () => {
       const [, cluster] = onlyResource(synth.templates[stage], 'AWS::RDS::DBCluster');
-      const expected = { destroy: 'Delete', snapshot: 'Snapshot', retain: 'Retain' }[config.database.removalPolicy];
-      expect(cluster.DeletionPolicy).toBe(expected);
-      expect(cluster.UpdateReplacePolicy).toBe(expected);
+      const expected = { destroy: ['Delete', 'Delete'], snapshot: ['Snapshot', 'Snapshot'], retain: ['RetainExceptOnCreate', 'Retain'] }[config.database.removalPolicy];
+      expect([cluster.DeletionPolicy, cluster.UpdateReplacePolicy]).toEqual(expected);
       if (config.name !== 'dev') {
         expect(cluster.DeletionPolicy).not.toBe('Delete');
-        for (const type of ['AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup', 'AWS::Cognito::UserPool']) {
+        // Kept on update and delete; a failed first create's rollback deletes them, so the retry finds their names free.
+        for (const type of ['AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup']) {
           for (const resource of Object.values(resourcesOfType(synth.templates[stage], type))) {
-            expect((resource as any).DeletionPolicy).toBe('Retain');
+            expect([(resource as any).DeletionPolicy, (resource as any).UpdateReplacePolicy]).toEqual(['RetainExceptOnCreate', 'Retain']);
           }
         }
+        // Deletion-protected and unnamed: kept even by a create's rollback, which could not delete it.
+        const [, pool] = onlyResource(synth.templates[stage], 'AWS::Cognito::UserPool');
+        expect([pool.DeletionPolicy, pool.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
       }
     });
   });
@@ -229,19 +233,19 @@ describe.each(STAGES)('%s stage', (stage, config) => {
   describe('secrets', () => {
     it('generates every credential in Secrets Manager, encrypted with the key', () => {
       const secrets = Object.values(resourcesOfType(synth.templates[stage], 'AWS::SecretsManager::Secret')) as any[];
-      expect(secrets).toHaveLength(3);
+      expect(secrets).toHaveLength(2);
       for (const secret of secrets) {
         expect(secret.Properties.SecretString).toBeUndefined();
         expect(secret.Properties.GenerateSecretString.GenerateStringKey).toBe('password');
         expect(secret.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] });
       }
+      // The application login authenticates with IAM: it has no password, so no secret.
       expect(secrets.map((s) => s.Properties.Name).sort()).toEqual([
-        `saas/${config.name}/database/app-login`,
         `saas/${config.name}/database/cognito-sync-login`,
         `saas/${config.name}/database/master`,
       ]);
       const templates = JSON.stringify(secrets.map((s) => s.Properties.GenerateSecretString.SecretStringTemplate));
-      expect(templates).toContain('\\"username\\":\\"app_login\\"');
+      expect(templates).not.toContain('app_login');
       expect(templates).toContain('\\"username\\":\\"cognito_sync_login\\"');
       expect(templates).toContain('\\"username\\":\\"platform_admin\\"');
       expect(templates).toContain('\\"masterarn\\"');
@@ -251,7 +255,6 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       const t = template(stage);
       const schedules = Object.values(resourcesOfType(synth.templates[stage], 'AWS::SecretsManager::RotationSchedule')) as any[];
       expect(schedules.map((s) => s.Properties.HostedRotationLambda.RotationType).sort()).toEqual([
-        'PostgreSQLMultiUser',
         'PostgreSQLMultiUser',
         'PostgreSQLSingleUser',
       ]);
@@ -278,18 +281,13 @@ describe.each(STAGES)('%s stage', (stage, config) => {
   });
 
   describe('RDS Proxy', () => {
-    it('uses the application login, requires TLS and IAM auth, sits in the database subnets', () => {
+    it('authenticates with IAM end to end (no secret to rotate from under it), requires TLS, sits in the database subnets', () => {
       template(stage).hasResourceProperties('AWS::RDS::DBProxy', {
         DBProxyName: `saas-${config.name}`,
         EngineFamily: 'POSTGRESQL',
         RequireTLS: true,
-        Auth: [
-          Match.objectLike({
-            AuthScheme: 'SECRETS',
-            IAMAuth: 'REQUIRED',
-            SecretArn: { Ref: Match.stringLikeRegexp('^DatabaseAppLoginSecret[0-9A-F]{8}$') },
-          }),
-        ],
+        DefaultAuthScheme: 'IAM_AUTH',
+        Auth: Match.absent(),
         VpcSubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^NetworkVpcdatabaseSubnet1') }]),
       });
     });
@@ -358,10 +356,13 @@ describe.each(STAGES)('%s stage', (stage, config) => {
   describe('outputs for applications', () => {
     const names = [
       'database/cluster-endpoint', 'database/reader-endpoint', 'database/port', 'database/name', 'database/cluster-arn',
-      'database/proxy-endpoint', 'database/proxy-port', 'database/proxy-username', 'database/master-secret-arn',
-      'database/app-login-secret-arn', 'database/cognito-sync-secret-arn', 'network/vpc-id',
+      'database/proxy-endpoint', 'database/proxy-port', 'database/proxy-username', 'database/proxy-arn', 'database/master-secret-arn',
+      'database/cognito-sync-secret-arn', 'network/vpc-id',
       'network/application-client-security-group-id', 'auth/user-pool-id', 'auth/user-pool-arn', 'auth/web-client-id',
       'auth/domain', 'auth/issuer',
+      // What the data tier stack reads of the stateful one.
+      'database/cluster-resource-id', 'key/data-key-arn', 'network/admin-client-security-group-id',
+      ...config.network.availabilityZones.flatMap((_, i) => [`network/database-subnet-${i + 1}`, `network/functions-subnet-${i + 1}`]),
     ];
 
     it('publishes each value as an SSM parameter under /<app>/<env>/ and as an output', () => {
@@ -408,7 +409,15 @@ describe.each(STAGES)('%s stage', (stage, config) => {
           'AwsSolutions-IAM5[…] @ MigrationsProviderRolePermissions',
           'AwsSolutions-IAM5[…] @ NetworkCloseDefaultSecurityGroupProviderRolePermissions',
           'AwsSolutions-IAM5[…] @ NetworkFunctionsVpcAccessPolicy',
+          // The data tier stack's functions have network-interface permissions of their own.
+          'AwsSolutions-IAM5[…] @ FunctionsVpcAccessPolicy',
           ...(config.auth.mfa === 'optional' ? ['AwsSolutions-COG2 @ AuthUserPool'] : []),
+          // A stage that reserves no concurrency says why, on each function.
+          ...(config.functions.reservedConcurrency === 'none'
+            ? ['NetworkCloseDefaultSecurityGroupFunction', 'NetworkCloseDefaultSecurityGroupProviderframeworkonEvent', 'MigrationsFunction',
+              'MigrationsProviderframeworkonEvent', 'CognitoTriggersPostConfirmationFunction', 'CognitoTriggersPreTokenGenerationFunction']
+              .flatMap((id) => [`HIPAA.Security-LambdaConcurrency @ ${id}`, `NIST.800.53.R5-LambdaConcurrency @ ${id}`])
+            : []),
           // One per instance and pack: Aurora instances hold no data, the cluster is backed up.
           ...instances.map((i) => `DatabaseCluster${i}`).flatMap((id) => [
             `HIPAA.Security-RDSInBackupPlan @ ${id}`,
@@ -424,13 +433,15 @@ describe('prod differs from dev', () => {
   const [, dev] = STAGES[0];
   const [, prod] = STAGES[2];
   it.each([
-    ['cluster deletion policy', (t: any) => onlyResource(t, 'AWS::RDS::DBCluster')[1].DeletionPolicy, 'Delete', 'Retain'],
+    ['cluster deletion policy', (t: any) => onlyResource(t, 'AWS::RDS::DBCluster')[1].DeletionPolicy, 'Delete', 'RetainExceptOnCreate'],
     ['backup retention', (t: any) => onlyResource(t, 'AWS::RDS::DBCluster')[1].Properties.BackupRetentionPeriod, 7, 35],
     ['MFA', (t: any) => onlyResource(t, 'AWS::Cognito::UserPool')[1].Properties.MfaConfiguration, 'OPTIONAL', 'ON'],
     ['user pool deletion protection', (t: any) => onlyResource(t, 'AWS::Cognito::UserPool')[1].Properties.DeletionProtection, 'INACTIVE', 'ACTIVE'],
     ['threat protection', (t: any) => onlyResource(t, 'AWS::Cognito::UserPool')[1].Properties.UserPoolAddOns.AdvancedSecurityMode, 'AUDIT', 'ENFORCED'],
     ['instances', (t: any) => Object.keys(resourcesOfType(t, 'AWS::RDS::DBInstance')).length, 1, 3],
-    ['key deletion policy', (t: any) => onlyResource(t, 'AWS::KMS::Key')[1].DeletionPolicy, 'Delete', 'Retain'],
+    ['key deletion policy', (t: any) => onlyResource(t, 'AWS::KMS::Key')[1].DeletionPolicy, 'Delete', 'RetainExceptOnCreate'],
+    ['reserved concurrency of a trigger', (t: any) => Object.entries(resourcesOfType(t, 'AWS::Lambda::Function'))
+      .find(([id]) => id.startsWith('CognitoTriggersPostConfirmation'))![1].Properties.ReservedConcurrentExecutions, undefined, 20],
   ])('%s', (_what, read, devValue, prodValue) => {
     expect(read(synth.templates.Dev)).toEqual(devValue);
     expect(read(synth.templates.Prod)).toEqual(prodValue);

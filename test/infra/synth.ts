@@ -20,27 +20,55 @@ export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
 }
 
-/** A synthesized app: its assembly directory and each stage's data tier stack. */
+/** A synthesized app: its assembly directory and each stage's stacks. */
 export interface Synthesized {
   readonly outdir: string;
-  /** The data tier stack of each stage, by stage id (Dev, Staging, Prod). */
+  /** The data tier stack of each stage (deployed after the stateful one), by stage id (Dev, Staging, Prod). */
   readonly stacks: Record<string, StackArtifact>;
-  /** Template JSON by stage id. */
+  /** Every stack of each stage, by stage id, in the assembly's order (DataStore, DataTier). */
+  readonly stageStacks: Record<string, StackArtifact[]>;
+  /**
+   * The templates of a stage's stacks as one (their resources, parameters and outputs side by side; logical ids
+   * never collide, which `readSynthesized` checks), by stage id: what a stage deploys, for assertions that do not
+   * care which stack holds a resource.
+   */
   readonly templates: Record<string, Record<string, any>>;
-  /** Raw template text by stage id, as written to cdk.out. */
+  /** Raw template text of every stack of the stage, by stage id, as written to cdk.out. */
   readonly templateText: Record<string, string>;
+}
+
+/** The templates of `stacks` as one; a logical id in two of them is an error. */
+function mergeTemplates(stacks: readonly StackArtifact[]): Record<string, any> {
+  const merged: Record<string, any> = {};
+  for (const stack of stacks) {
+    for (const [section, value] of Object.entries(stack.template as Record<string, any>)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        merged[section] = value;
+        continue;
+      }
+      merged[section] ??= {};
+      for (const [id, entry] of Object.entries(value)) {
+        if (section === 'Resources' && id in merged[section]) throw new Error(`logical id ${id} is in two stacks of the stage`);
+        merged[section][id] = entry;
+      }
+    }
+  }
+  return merged;
 }
 
 /** The stacks and templates of the assembly in `outdir`. */
 function readSynthesized(outdir: string): Synthesized {
   const stacks: Record<string, StackArtifact> = {};
+  const stageStacks: Record<string, StackArtifact[]> = {};
   const templateText: Record<string, string> = {};
+  const templates: Record<string, Record<string, any>> = {};
   for (const stage of readCloudAssembly(outdir).stages) {
-    stacks[stage.name] = stage.stacks[0];
-    templateText[stage.name] = fs.readFileSync(path.join(outdir, stage.stacks[0].templateFile), 'utf8');
+    stageStacks[stage.name] = stage.stacks;
+    stacks[stage.name] = stage.stacks.find((s) => s.displayName.endsWith('/DataTier')) ?? stage.stacks[0];
+    templateText[stage.name] = stage.stacks.map((s) => fs.readFileSync(path.join(outdir, s.templateFile), 'utf8')).join('\n');
+    templates[stage.name] = mergeTemplates(stage.stacks);
   }
-  const templates = Object.fromEntries(Object.entries(stacks).map(([name, stack]) => [name, stack.template as Record<string, any>]));
-  return { outdir, stacks, templates, templateText };
+  return { outdir, stacks, stageStacks, templates, templateText };
 }
 
 function synthesizeInto(

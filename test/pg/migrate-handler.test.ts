@@ -144,7 +144,7 @@ test('Update applies only what is new, and an Update with nothing new changes no
   expect(await historyVersions()).toEqual([1, 2, 3, 4]);
 });
 
-test('an Update with nothing new sends one statement, the history read, before the logins are synced', async () => {
+test('an Update with nothing new sends two statements, the history read and the vector version read, before the logins are synced', async () => {
   await handlerFor('v2')(event('create'), context());
   // Without logins, everything the handler sends is the migration part.
   const update = event('update');
@@ -157,8 +157,10 @@ test('an Update with nothing new sends one statement, the history read, before t
   };
   const response = await handlerFor('v2', { connect: counting })(update, context());
   expect(response.Data).toMatchObject({ CurrentVersion: '4', Applied: '', SeedsApplied: '', Rollback: 'false' });
-  expect(counted!.statements).toBe(1);
+  expect(counted!.statements).toBe(2);
   expect(counted!.log[0]).toContain('FROM migration_history.runner');
+  // An engine upgrade brings a newer pgvector with no migration: every deploy compares the two versions.
+  expect(counted!.log[1]).toContain('FROM pg_extension');
 });
 
 test('a rollback Update (older files, newer database) succeeds and changes nothing', async () => {
@@ -195,13 +197,17 @@ test('a failing migration fails the deploy with file, line and SQLSTATE, and lea
 });
 
 /** The event fixture as the JSON it is. */
-type EventJson = { RequestType?: string; ResourceProperties?: { MasterSecretArn: string; Logins: Array<{ MemberOf: string }> } };
+type EventJson = { RequestType?: string; ResourceProperties?: { MasterSecretArn: string; Logins: Array<{ MemberOf: string }>; IamLogins?: unknown } };
 
 test.each([
   ['no RequestType', (e: EventJson) => { delete e.RequestType; }, /RequestType must be Create, Update or Delete/],
   ['no properties', (e: EventJson) => { delete e.ResourceProperties; }, /ResourceProperties is missing/],
   ['a bad secret ARN', (e: EventJson) => { e.ResourceProperties!.MasterSecretArn = 'master'; }, /MasterSecretArn is not a Secrets Manager ARN/],
   ['a login in a powerful group', (e: EventJson) => { e.ResourceProperties!.Logins[0].MemberOf = 'service_role'; }, /Logins\[0\]\.MemberOf must be one of/],
+  ['an IAM login named like no SQL role', (e: EventJson) => { e.ResourceProperties!.IamLogins = [{ Username: 'App-Login', MemberOf: 'app_user' }]; },
+    /IamLogins\[0\]\.Username is not a lower-case SQL identifier/],
+  ['an IAM login in a powerful group', (e: EventJson) => { e.ResourceProperties!.IamLogins = [{ Username: 'app_login', MemberOf: 'rls_resolver' }]; },
+    /IamLogins\[0\]\.MemberOf must be one of app_user, cognito_sync/],
   ['an Update without physical id', (e: EventJson) => { e.RequestType = 'Update'; }, /Update without PhysicalResourceId/],
 ])('a malformed event (%s) fails at once, before any AWS or database call', async (_what, mutate, message) => {
   const malformed = event('create');

@@ -122,6 +122,22 @@ describeServer('a deploy’s life on a real server, as the Aurora-like owner', (
     await loginsDoTheirJobs();
   });
 
+  test('a deploy whose secrets already open a session sets no password: a rotation racing it keeps its new one', async () => {
+    deployer.statements.length = 0;
+    const logged = logs.length;
+    await deploy(ALL, 'update');
+    // Each login was tried with its secret's password (a session of its own), and nothing was altered or granted.
+    expect(new Set(deployer.statements.map((s) => s.user))).toEqual(new Set([decodeURIComponent(new URL(db.ownerUrl).username)]));
+    expect(deployer.statements.filter((s) => /^\s*(ALTER|CREATE|GRANT|REVOKE)\s+ROLE|^\s*(GRANT|REVOKE)\s/i.test(s.text))).toEqual([]);
+    expect(logs.slice(logged).filter((line) => line.includes('login role unchanged'))).toHaveLength(2);
+    // A rotation since the last deploy (the password in the database is not the secret's): the sync sets it.
+    deployer.statements.length = 0;
+    rotate();
+    await deploy(ALL, 'update');
+    expect(deployer.statements.filter((s) => /^ALTER ROLE .* PASSWORD 'SCRAM-SHA-256\$/.test(s.text))).toHaveLength(2);
+    await loginsDoTheirJobs();
+  });
+
   test('a rollback Update (older files, newer database) applies nothing and still syncs the logins', async () => {
     const before = await history();
     rotate();

@@ -10,6 +10,7 @@ import {
   BeginTransactionCommand,
   CommitTransactionCommand,
   DatabaseErrorException,
+  DatabaseResumingException,
   DatabaseUnavailableException,
   ExecuteStatementCommand,
   RDSDataClient,
@@ -80,6 +81,8 @@ export interface DataApiAdapter {
   readonly transactions: string[];
   /** Makes the next calls fail as if the cluster were unreachable. */
   setAvailable(available: boolean): void;
+  /** Makes the next `calls` calls answer as a paused cluster does while it resumes (Infinity: every call). */
+  resumeFor(calls: number): void;
   restore(): void;
 }
 
@@ -183,10 +186,15 @@ export function createDataApiAdapterFor(
       return { transactionStatus: commit ? 'Transaction Committed' : 'Rollback Complete', $metadata: {} };
     });
   }
+  let resuming = 0;
 
   mock.on(ExecuteStatementCommand).callsFake(async (input: ExecuteStatementCommandInput) => {
     calls.push(input);
     if (!available) throw new DatabaseUnavailableException({ message: 'The database is unavailable', $metadata: {} });
+    if (resuming > 0) {
+      resuming--;
+      throw new DatabaseResumingException({ message: 'The database is resuming after being auto-paused', $metadata: {} });
+    }
     if (input.resourceArn !== options.resourceArn) throw new DatabaseErrorException({ message: 'unknown cluster', $metadata: {} });
     const { text, values } = toPositional(input.sql ?? '', input.parameters);
     let result: StatementResult | undefined;
@@ -215,6 +223,9 @@ export function createDataApiAdapterFor(
     transactions: transactionCalls,
     setAvailable: (value) => {
       available = value;
+    },
+    resumeFor: (count) => {
+      resuming = count;
     },
     restore: () => mock.restore(),
   };

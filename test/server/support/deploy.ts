@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMigrationHandler, type Connect, type MigrationHandlerDependencies, type MigrationResponse } from '../../../lambda/migrate-handler/handler';
-import { fromPgClient, type SqlSource } from '../../../lambda/migrator';
+import { fromPgClient, type SqlClient, type SqlSource } from '../../../lambda/migrator';
 import { createLogger } from '../../../lambda/shared/logger';
 import { MIGRATIONS_DIR, SEEDS_DIR } from '../../support/embedded';
 import { connectTo, loginName, type ServerDatabase } from './server';
@@ -37,11 +37,22 @@ export interface Deployer {
   readonly sync: { username: string; password: string };
   /** Every log line the handler wrote. */
   readonly logs: string[];
+  /** Every statement the handler sent, with the user of the session that sent it. */
+  readonly statements: { user: string; text: string }[];
   /** New passwords in both login secrets, as a rotation leaves them. */
   rotate(): void;
-  /** One Create or Update of the migration resource with these files. */
-  deploy(migrations: SqlSource[], requestType: 'create' | 'update', overrides?: Partial<MigrationHandlerDependencies>): Promise<MigrationResponse>;
+  /** One Create or Update of the migration resource with these files (and `properties` over the event's own). */
+  deploy(
+    migrations: SqlSource[],
+    requestType: 'create' | 'update',
+    overrides?: Partial<MigrationHandlerDependencies>,
+    properties?: Record<string, unknown>,
+  ): Promise<MigrationResponse>;
   restore(): void;
+}
+
+function withProperties(received: { ResourceProperties: Record<string, unknown> }, properties: Record<string, unknown>) {
+  return { ...received, ResourceProperties: { ...received.ResourceProperties, ...properties } };
 }
 
 export function createDeployer(db: ServerDatabase): Deployer {
@@ -49,6 +60,7 @@ export function createDeployer(db: ServerDatabase): Deployer {
   const app = { username: loginName('app'), password: '' };
   const sync = { username: loginName('sync'), password: '' };
   const logs: string[] = [];
+  const statements: { user: string; text: string }[] = [];
   const rotate = () => {
     app.password = randomBytes(24).toString('base64url');
     sync.password = randomBytes(24).toString('base64url');
@@ -66,15 +78,22 @@ export function createDeployer(db: ServerDatabase): Deployer {
   const connect: Connect = async (credentials) => {
     const url = `postgres://${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@${credentials.host}:${credentials.port}/${db.name}`;
     const client = await connectTo(url, 'database-migrations');
-    return { client: fromPgClient(client), close: () => client.end() };
+    const sql = fromPgClient(client);
+    const record = (text: string) => statements.push({ user: credentials.username, text });
+    const recorded: SqlClient = {
+      query: <R,>(text: string, params?: readonly unknown[]) => (record(text), sql.query<R>(text, params)),
+      execute: (text: string) => (record(text), sql.execute(text)),
+    };
+    return { client: recorded, close: () => client.end() };
   };
 
   return {
     app,
     sync,
     logs,
+    statements,
     rotate,
-    deploy: (migrations, requestType, overrides = {}) =>
+    deploy: (migrations, requestType, overrides = {}, properties = {}) =>
       createMigrationHandler({
         secrets: new SecretsManagerClient({ region: 'eu-west-1' }),
         connect,
@@ -82,7 +101,7 @@ export function createDeployer(db: ServerDatabase): Deployer {
         seeds: SEEDS_DIR,
         logger: createLogger({ service: 'test', write: (line) => logs.push(line) }),
         ...overrides,
-      })(event(requestType), { getRemainingTimeInMillis: () => 600_000 }),
+      })(withProperties(event(requestType), properties), { getRemainingTimeInMillis: () => 600_000 }),
     restore: () => secretsMock.restore(),
   };
 }
