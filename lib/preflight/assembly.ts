@@ -54,6 +54,7 @@ export function synthesizeStage(stage: string, projectRoot: string, env: { accou
   if (!isEnvironmentName(stage)) throw new UnknownStageError(stage);
   // What the CDK CLI sets from the credentials before it runs the app: a stage without a pinned account
   // synthesizes for this one, as it will deploy.
+  const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   process.env.CDK_DEFAULT_ACCOUNT = env.account;
   process.env.CDK_DEFAULT_REGION = env.region;
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-cdk-out-'));
@@ -66,6 +67,8 @@ export function synthesizeStage(stage: string, projectRoot: string, env: { accou
     return readStageStacks(outdir, STAGE_IDS[stage]);
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
+    restoreEnv('CDK_DEFAULT_ACCOUNT', saved.account);
+    restoreEnv('CDK_DEFAULT_REGION', saved.region);
   }
 }
 
@@ -104,6 +107,11 @@ export function readStageStacks(outdir: string, stageId: string): StageStack[] {
   }
   if (stacks.length === 0) throw new Error(`stage ${stageId} has no stacks`);
   return stacks;
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
 }
 
 function readManifest(dir: string): Record<string, ManifestArtifact> {

@@ -33,7 +33,7 @@ test('a healthy first deploy passes every check, SES skipped, one line each', as
   expect(report.passed).toBe(true);
   expect(report.target).toEqual({ account: ACCOUNT, region: REGION });
   expect(report.results.map(formatResult)).toEqual([
-    `aws account: stage not pinned to an account: it deploys to the credentials' account ${ACCOUNT}, region ${REGION} -> PASS`,
+    `aws account: stage deploys to ${ACCOUNT}, region ${REGION}, the credentials' account -> PASS`,
     'stack state: saas-dev-data: not deployed yet (a first deploy) -> PASS',
     'stack state: saas-dev-app: not deployed yet (a first deploy) -> PASS',
     'cdk bootstrap: stack CDKToolkit UPDATE_COMPLETE, /cdk-bootstrap/hnb659fds/version = 30, required >= 6 -> PASS',
@@ -48,14 +48,14 @@ describe('aws account', () => {
   test('fails when the stage is pinned to another account than the credentials', async () => {
     const report = await runPreflight(stageStacks(undefined, { account: '222222222222' }));
     expect(formatResult(lineOf(report.results, 'aws account'))).toMatch(
-      /stage pinned to 222222222222, credentials of 111111111111 -> FAIL: use credentials of account 222222222222/,
+      /stage pinned to 222222222222, credentials of 111111111111 -> FAIL: use credentials of account 222222222222: every other check read the wrong account/,
     );
     expect(report.target.account).toBe('222222222222');
   });
 
   test('passes when they match', async () => {
     const report = await runPreflight(stageStacks(undefined, { account: ACCOUNT }));
-    expect(lineOf(report.results, 'aws account')).toMatchObject({ status: 'PASS', facts: expect.stringContaining('credentials match') });
+    expect(lineOf(report.results, 'aws account')).toMatchObject({ status: 'PASS', facts: expect.stringContaining("the credentials' account") });
   });
 });
 
