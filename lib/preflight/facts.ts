@@ -71,6 +71,7 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
     const resources = Object.entries(stack.template.Resources ?? {}) as [string, Resource][];
     const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
     for (const [logicalId, r] of ofType('AWS::Lambda::Function')) {
+      // A reservation taken from a template parameter cannot be known here; none of this app's are.
       const reserved = Number(resolve(r.Properties?.ReservedConcurrentExecutions, target) ?? 0);
       if (reserved > 0) facts.reservations.push({ stack, logicalId, reserved });
     }

@@ -36,7 +36,7 @@ export function awsError(name: string, message = name): Error {
 
 const missingStack = (name: string) => awsError('ValidationError', `Stack with id ${name} does not exist`);
 
-/** The templates of the stage: reservations 20 + 20 + 1 + 1 + 1 = 43 across both stacks, as Dev has today. */
+/** The templates of the stage: reservations 20 + 20 + 1 + 1 + 1 = 43 across both stacks (the figure issue 20 quotes). */
 export function stageTemplates(): { stateful: Template; app: Template } {
   return {
     stateful: {
