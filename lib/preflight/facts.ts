@@ -28,8 +28,11 @@ export interface UserPoolDomain {
   readonly domain?: string;
   /** A custom domain (own name and certificate), not a Cognito prefix. */
   readonly custom: boolean;
-  /** Logical id of the user pool it belongs to, when the template refers to it. */
-  readonly userPoolLogicalId?: string;
+  /**
+   * The user pool it belongs to: the one its `UserPoolId` refers to in the same template, else, when the id
+   * comes from elsewhere (a parameter, another stack), the stage's only user pool.
+   */
+  readonly userPool?: { readonly stack: StageStack; readonly logicalId: string };
 }
 
 /** An Aurora cluster and the instances in it. */
@@ -82,7 +85,7 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
         logicalId,
         ...(domain !== undefined ? { domain } : {}),
         custom: r.Properties?.CustomDomainConfig !== undefined || (domain?.includes('.') ?? false),
-        ...optional('userPoolLogicalId', refTo(r.Properties?.UserPoolId)),
+        ...optional('userPool', userPoolOf(stacks, stack, refTo(r.Properties?.UserPoolId))),
       });
     }
     for (const [logicalId, r] of ofType('AWS::RDS::DBCluster')) {
@@ -160,6 +163,13 @@ export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';
+}
+
+function userPoolOf(stacks: readonly StageStack[], stack: StageStack, logicalId: string | undefined): UserPoolDomain['userPool'] {
+  const isPool = (s: StageStack, id: string) => s.template.Resources?.[id]?.Type === 'AWS::Cognito::UserPool';
+  if (logicalId && isPool(stack, logicalId)) return { stack, logicalId };
+  const pools = stacks.flatMap((s) => Object.keys(s.template.Resources ?? {}).filter((id) => isPool(s, id)).map((id) => ({ stack: s, logicalId: id })));
+  return pools.length === 1 ? pools[0] : undefined;
 }
 
 /** The logical id a `{ Ref }` or `{ Fn::GetAtt }` points to. */

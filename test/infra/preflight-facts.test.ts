@@ -37,7 +37,7 @@ describe.each(['Dev', 'Staging', 'Prod'])('the facts of stage %s', (stageId) => 
     const facts = stageFacts(stacks, TARGET);
     const all = (type: string) => stacks.flatMap((s) => resourcesOf(s.template, type));
     expect(facts.userPoolDomains.map((d) => d.domain)).toEqual(all('AWS::Cognito::UserPoolDomain').map(([, r]) => resolve(r.Properties.Domain, TARGET)));
-    expect(facts.userPoolDomains.every((d) => d.domain !== undefined && d.userPoolLogicalId !== undefined)).toBe(true);
+    expect(facts.userPoolDomains.every((d) => d.domain !== undefined && d.userPool !== undefined)).toBe(true);
     expect(facts.databaseClusters).toHaveLength(all('AWS::RDS::DBCluster').length);
     for (const cluster of facts.databaseClusters) {
       expect(cluster).toMatchObject({ engine: 'aurora-postgresql', engineVersion: expect.stringMatching(/^\d+\.\d+$/), instanceClasses: ['db.serverless'] });

@@ -3,11 +3,11 @@
  *
  * Prefix domains (`<prefix>.auth.<region>.amazoncognito.com`) are global per region: whoever takes one first
  * breaks every other deploy that wants it. `DescribeUserPoolDomain` tells who holds a prefix. Held by the
- * user pool the deployed stack has under the same logical id, it is a re-deploy and passes; held by anyone
+ * user pool the deployed stage has under the same logical id (in whichever of its stacks), it is a re-deploy and passes; held by anyone
  * else (another stack, another account, a pool made by hand), or held while the stack does not exist, the
  * deploy would fail. Custom domains are a different matter (certificate and DNS) and are skipped.
  */
-import { DescribeUserPoolDomainCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DescribeUserPoolDomainCommand, type DomainDescriptionType } from '@aws-sdk/client-cognito-identity-provider';
 import { call } from '../aws';
 import { type Check, type CheckContext, type CheckResult, fail, pass, skip } from '../check';
 import type { UserPoolDomain } from '../facts';
@@ -34,21 +34,36 @@ async function checkDomain(context: CheckContext, domain: UserPoolDomain): Promi
     return skip(NAME, `${domain.domain} (${where})`, 'a custom domain, not a Cognito prefix: its certificate and DNS are not checked here');
   }
   const facts = `prefix "${domain.domain}" in ${context.target.region}`;
-  const out = await call('cognito-idp:DescribeUserPoolDomain', () =>
-    context.clients.cognito.send(new DescribeUserPoolDomainCommand({ Domain: domain.domain })),
-  );
-  const holder = out.DomainDescription?.UserPoolId;
-  if (!holder) return pass(NAME, `${facts}, free`);
+  const description = await describeDomain(context, domain.domain);
+  // A free prefix comes back as an empty description; anything in it means someone holds the prefix.
+  if (!description || !(description.UserPoolId || description.AWSAccountId || description.Domain || description.Status)) {
+    return pass(NAME, `${facts}, free`);
+  }
+  const holder = description.UserPoolId;
 
-  const ownPool = domain.userPoolLogicalId
-    ? (await context.deployed.physicalIds(domain.stack.stackName)).get(domain.userPoolLogicalId)
-    : undefined;
-  if (ownPool === holder) return pass(NAME, `${facts}, held by this stage's user pool ${holder} (a re-deploy)`);
+  const pool = domain.userPool;
+  const ownPool = pool ? (await context.deployed.physicalIds(pool.stack.stackName)).get(pool.logicalId) : undefined;
+  if (holder && ownPool === holder) return pass(NAME, `${facts}, held by this stage's user pool ${holder} (a re-deploy)`);
 
-  const holderAccount = out.DomainDescription?.AWSAccountId;
+  const holderAccount = description.AWSAccountId;
   const by =
     holderAccount && holderAccount !== context.target.account
       ? `another AWS account (${holderAccount})`
-      : `user pool ${holder}${ownPool ? `, not this stage's pool ${ownPool}` : ` while stack ${domain.stack.stackName} has no user pool deployed`}`;
+      : !holder
+        ? 'a user pool these credentials cannot see'
+        : `user pool ${holder}${ownPool ? `, not this stage's pool ${ownPool}` : ` while stack ${(pool?.stack ?? domain.stack).stackName} has no user pool deployed`}`;
   return fail(NAME, `${facts}, taken by ${by}`, 'choose another prefix for this stage (prefixes are unique per region across all accounts)');
+}
+
+/** The description of a prefix; undefined when Cognito answers that no such domain exists. */
+async function describeDomain(context: CheckContext, prefix: string): Promise<DomainDescriptionType | undefined> {
+  try {
+    const out = await call('cognito-idp:DescribeUserPoolDomain', () =>
+      context.clients.cognito.send(new DescribeUserPoolDomainCommand({ Domain: prefix })),
+    );
+    return out.DomainDescription;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
 }

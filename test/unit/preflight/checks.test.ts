@@ -151,12 +151,33 @@ describe('cognito domain', () => {
     });
   });
 
+  test('finds the pool in another stack of the stage when the domain gets its id from a parameter', async () => {
+    const templates = stageTemplates();
+    templates.stateful.Resources!.UserPool = templates.app.Resources!.UserPool;
+    delete templates.app.Resources!.UserPool;
+    templates.app.Resources!.UserPoolDomain.Properties!.UserPoolId = { Ref: 'UserPoolIdParameter' };
+    deployed(templates);
+    mocks.cognito.on(DescribeUserPoolDomainCommand).resolves({ DomainDescription: { UserPoolId: `${REGION}_OwnPool`, AWSAccountId: ACCOUNT } });
+    expect(lineOf((await runPreflight(stageStacks(templates))).results, 'cognito domain')).toMatchObject({ status: 'PASS', facts: expect.stringContaining('(a re-deploy)') });
+  });
+
   test("fails when the stack is deployed but another pool of the account holds the prefix", async () => {
     deployed();
     mocks.cognito.on(DescribeUserPoolDomainCommand).resolves({ DomainDescription: { UserPoolId: `${REGION}_Other`, AWSAccountId: ACCOUNT } });
     const line = lineOf((await runPreflight()).results, 'cognito domain');
     expect(line.status).toBe('FAIL');
     expect(line.facts).toContain(`taken by user pool ${REGION}_Other, not this stage's pool ${REGION}_OwnPool`);
+  });
+
+  test('a prefix Cognito does not know is free', async () => {
+    mocks.cognito.on(DescribeUserPoolDomainCommand).rejects(awsError('ResourceNotFoundException', 'domain not found'));
+    expect(lineOf((await runPreflight()).results, 'cognito domain')).toMatchObject({ status: 'PASS', facts: 'prefix "saas-dev-login" in eu-west-1, free' });
+  });
+
+  test('a description without the pool still means taken', async () => {
+    mocks.cognito.on(DescribeUserPoolDomainCommand).resolves({ DomainDescription: { Domain: 'saas-dev-login', Status: 'ACTIVE' } });
+    const line = lineOf((await runPreflight()).results, 'cognito domain');
+    expect(line).toMatchObject({ status: 'FAIL', facts: 'prefix "saas-dev-login" in eu-west-1, taken by a user pool these credentials cannot see' });
   });
 
   test('resolves a prefix derived from the account', async () => {
