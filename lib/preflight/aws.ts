@@ -27,8 +27,9 @@ export interface PreflightClients {
 
 /** Real clients for `region`, with the SDK's default credential chain (environment, profile, SSO, role). */
 export function createClients(region: string): PreflightClients {
-  // Few retries: a preflight should answer in seconds, and a throttled read is reported, not hidden.
-  const config = { region, maxAttempts: 3 };
+  // Few retries and bounded waits: a preflight should answer in seconds; a throttled read or an unreachable
+  // endpoint is reported as its check's failure, not waited out.
+  const config = { region, maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 } };
   const ses = new Map<string, SESv2Client>();
   return {
     region,
