@@ -93,9 +93,10 @@ export function healthyFirstDeploy(): void {
   mocks.lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
   mocks.lambda.on(GetFunctionConcurrencyCommand).resolves({});
   mocks.cognito.on(DescribeUserPoolDomainCommand).resolves({ DomainDescription: {} });
-  mocks.rds.on(DescribeDBEngineVersionsCommand).resolves({
-    DBEngineVersions: [{ Engine: 'aurora-postgresql', EngineVersion: '17.5', Status: 'available', ServerlessV2FeaturesSupport: { MinCapacity: 0, MaxCapacity: 256 } }],
-  });
+  // The version asked for is available (the stage's templates pin whatever minor the library's newest is).
+  mocks.rds.on(DescribeDBEngineVersionsCommand).callsFake((input: { EngineVersion?: string }) => ({
+    DBEngineVersions: [{ Engine: 'aurora-postgresql', EngineVersion: input.EngineVersion ?? '17.5', Status: 'available', ServerlessV2FeaturesSupport: { MinCapacity: 0, MaxCapacity: 256 } }],
+  }));
   mocks.rds.on(DescribeOrderableDBInstanceOptionsCommand).resolves({ OrderableDBInstanceOptions: [{ DBInstanceClass: 'db.serverless' }] });
   mocks.ses.on(GetEmailIdentityCommand).rejects(awsError('NotFoundException'));
 }
