@@ -5,7 +5,7 @@
  *   rls              app_user under RLS (what the ratios measure);
  *   privileges only  a role with app_user's grants that bypasses RLS, with the hand-written filter: SET ROLE and
  *                    the column privileges alone;
- *   lookup only      the owner, with the policy's membership sub-select written into the query by hand;
+ *   lookup only      the owner, with the policy's sub-select (the context's organization) written into the query;
  * each as a plain statement (parsed and planned every time, as the ratios are measured) and as a prepared one
  * (plan cached: what is left is execution). The owner's two ways run on the owner session (the admin login on a
  * server), the application's on the app session.
@@ -52,7 +52,7 @@ function variants(userId: string, privilegesOnlyRole: string): Variant[] {
       name: 'lookup only',
       session: 'owner',
       context: asUser,
-      sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = ANY (ARRAY(SELECT tenancy.member_organization_ids()))`,
+      sql: `SELECT ${COLUMNS} FROM agent_tasks WHERE id = $1 AND organization_id = (SELECT tenancy.context_organization())`,
       namesOrganization: false,
     },
   ];
