@@ -38,6 +38,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       slowStatementMillis: 500,
       monitoringIntervalSeconds: 60,
       performanceInsightsRetentionDays: 7,
+      databaseInsights: 'standard',
       secretRotationDays: 30,
       seedsEnabled: true,
     },
@@ -55,6 +56,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
     },
     // No reservation: a new account's concurrency limit (often 10) admits none.
     functions: { reservedConcurrency: 'none' },
+    alarms: {
+      // Dev's alarms reach the topic and no one: subscribe yourself here to receive them.
+      subscriptions: [],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 90,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 1000,
+      },
+    },
     tags: { Application: 'saas', Environment: 'dev' },
   },
   staging: {
@@ -79,6 +92,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       slowStatementMillis: 500,
       monitoringIntervalSeconds: 30,
       performanceInsightsRetentionDays: 7,
+      databaseInsights: 'standard',
       secretRotationDays: 30,
       seedsEnabled: true,
     },
@@ -95,6 +109,17 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       deletionProtection: true,
     },
     functions: { reservedConcurrency: { cognitoTriggers: 10, customResources: 1 } },
+    alarms: {
+      subscriptions: [{ protocol: 'email', endpoint: 'platform-alerts-staging@example.com' }],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 90,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 1000,
+      },
+    },
     tags: { Application: 'saas', Environment: 'staging' },
   },
   prod: {
@@ -118,7 +143,9 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       logRetentionDays: 731,
       slowStatementMillis: 1000,
       monitoringIntervalSeconds: 15,
-      performanceInsightsRetentionDays: 731,
+      // Advanced Database Insights keeps 15 months.
+      performanceInsightsRetentionDays: 465,
+      databaseInsights: 'advanced',
       secretRotationDays: 30,
       seedsEnabled: false,
     },
@@ -135,6 +162,17 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       deletionProtection: true,
     },
     functions: { reservedConcurrency: { cognitoTriggers: 20, customResources: 1 } },
+    alarms: {
+      subscriptions: [{ protocol: 'email', endpoint: 'platform-oncall@example.com' }],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 80,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 500,
+      },
+    },
     tags: { Application: 'saas', Environment: 'prod' },
   },
 };

@@ -92,6 +92,11 @@ const databaseSchema = z.strictObject({
   monitoringIntervalSeconds: oneOf(MONITORING_INTERVALS_SECONDS, 'monitoringIntervalSeconds'),
   /** Performance Insights retention. */
   performanceInsightsRetentionDays: oneOf(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'performanceInsightsRetentionDays'),
+  /**
+   * Database Insights: `standard`, or `advanced` (execution plans, per-query and lock analysis, kept 15 months),
+   * which needs performanceInsightsRetentionDays 465. Prod requires advanced.
+   */
+  databaseInsights: z.enum(['standard', 'advanced']),
   /** Days between password rotations of every database secret. */
   secretRotationDays: z.number().int().min(1).max(365),
   /** Whether the migration custom resource applies `seeds/*.sql`. */
@@ -144,6 +149,36 @@ const functionsSchema = z.strictObject({
   ]),
 });
 
+/** Where the stage's alarms are sent: each becomes a subscription of the stage's alarm topic. */
+const alarmSubscriptionSchema = z.discriminatedUnion('protocol', [
+  /** An e-mail address (the owner confirms the subscription once, from the first message). */
+  z.strictObject({ protocol: z.literal('email'), endpoint: z.email('must be an e-mail address') }),
+  /** An HTTPS endpoint, e.g. a paging service's integration URL. */
+  z.strictObject({ protocol: z.literal('https'), endpoint: z.url().refine((u) => u.startsWith('https://'), { message: 'must be an https:// URL' }) }),
+]);
+
+/**
+ * The stage's alarms: who is told, and when. Every alarm and its runbook entry are in docs/operations.md.
+ */
+const alarmsSchema = z.strictObject({
+  /** Who is told: subscriptions of the stage's encrypted alarm topic. Required outside dev. */
+  subscriptions: z.array(alarmSubscriptionSchema),
+  thresholds: z.strictObject({
+    /** Messages visible in a dead-letter queue: a failed asynchronous invocation (any is one too many). */
+    deadLetterMessages: z.number().int().min(1),
+    /** Errors of one function (a Cognito trigger, the migrations) in 5 minutes. */
+    functionErrors: z.number().int().min(1),
+    /** Serverless v2 capacity in use, percent of maxCapacity, sustained 15 minutes. */
+    acuUtilizationPercent: z.number().min(1).max(100),
+    /** Average time to borrow a connection from RDS Proxy's pool, milliseconds, over 5 minutes. */
+    proxyBorrowLatencyMillis: z.number().int().min(1),
+    /** Client connections to RDS Proxy refused for bad authentication, in 5 minutes. */
+    proxyAuthFailures: z.number().int().min(1),
+    /** Largest lag of a reader behind the writer, milliseconds, over 5 minutes. */
+    replicaLagMillis: z.number().int().min(1),
+  }),
+});
+
 export const environmentConfigSchema = z
   .strictObject({
     /** Short name of the application, used in resource names and parameter paths. */
@@ -160,6 +195,8 @@ export const environmentConfigSchema = z
     auth: authSchema,
     /** Reserved concurrency of the stage's functions. */
     functions: functionsSchema,
+    /** Alarms: who is told, and their thresholds. */
+    alarms: alarmsSchema,
     /** Tags applied to every taggable resource of the environment. */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)),
   })
@@ -179,6 +216,13 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['database', 'minCapacity'],
         message: `minCapacity ${database.minCapacity} ACU lets the writer pause, and the Cognito triggers cannot wait for it to resume: use 0.5 or more`,
+      });
+    }
+    if (database.databaseInsights === 'advanced' && database.performanceInsightsRetentionDays !== 465) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'performanceInsightsRetentionDays'],
+        message: `advanced Database Insights keeps 15 months: set 465, not ${database.performanceInsightsRetentionDays}`,
       });
     }
     network.availabilityZones.forEach((zone, i) => {
@@ -233,6 +277,9 @@ export function productionIssues(config: z.infer<typeof environmentConfigSchema>
   if (config.database.readers < 1) {
     issues.push({ path: 'database.readers', message: 'prod needs at least one reader for failover' });
   }
+  if (config.database.databaseInsights !== 'advanced') {
+    issues.push({ path: 'database.databaseInsights', message: 'Database Insights must be advanced in prod' });
+  }
   if (config.auth.mfa !== 'required') {
     issues.push({ path: 'auth.mfa', message: 'MFA must be required in prod' });
   }
@@ -252,7 +299,12 @@ export function productionIssues(config: z.infer<typeof environmentConfigSchema>
 
 /** Rules for every environment but dev: data is never destroyed silently outside dev. */
 export function nonDevIssues(config: z.infer<typeof environmentConfigSchema>): { path: string; message: string }[] {
-  return config.database.removalPolicy === 'destroy'
-    ? [{ path: 'database.removalPolicy', message: '"destroy" is allowed in dev only' }]
-    : [];
+  const issues: { path: string; message: string }[] = [];
+  if (config.database.removalPolicy === 'destroy') {
+    issues.push({ path: 'database.removalPolicy', message: '"destroy" is allowed in dev only' });
+  }
+  if (config.alarms.subscriptions.length === 0) {
+    issues.push({ path: 'alarms.subscriptions', message: 'alarms must reach someone outside dev: add an e-mail or https subscription' });
+  }
+  return issues;
 }

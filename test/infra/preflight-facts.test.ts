@@ -6,6 +6,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates are untyped JSON */
 import * as path from 'node:path';
 import { GetAccountSettingsCommand } from '@aws-sdk/client-lambda';
+import { DescribeDBEngineVersionsCommand } from '@aws-sdk/client-rds';
+import { AURORA_ENGINE_VERSION } from '../../lib/constructs/aurora-database';
 import { createClients, formatResult, preflight, readStageStacks, stageFacts, synthesizeStage, UnknownStageError } from '../../lib/preflight';
 import { resolve } from '../../lib/preflight/facts';
 import { healthyFirstDeploy, mocks } from '../unit/preflight/stage-fixture';
@@ -48,6 +50,10 @@ describe.each(['Dev', 'Staging', 'Prod'])('the facts of stage %s', (stageId) => 
 
   test('in a new account limited to 10 concurrent executions, any reservation fails the lambda check (issue 20)', async () => {
     healthyFirstDeploy();
+    // The fixture's region offers its hand-written stage's version; this is the real app's.
+    mocks.rds.on(DescribeDBEngineVersionsCommand).resolves({
+      DBEngineVersions: [{ Engine: 'aurora-postgresql', EngineVersion: AURORA_ENGINE_VERSION.auroraPostgresFullVersion, Status: 'available', ServerlessV2FeaturesSupport: { MinCapacity: 0, MaxCapacity: 256 } }],
+    });
     mocks.lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
     const report = await preflight({ stage: stageId.toLowerCase(), region: 'eu-west-1', clientsFor: createClients, synthesize: () => stacks });
     const total = stageFacts(stacks, TARGET).reservations.reduce((sum, r) => sum + r.reserved, 0);
