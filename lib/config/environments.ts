@@ -107,6 +107,13 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       callbackUrls: ['https://staging.app.example.com/auth/callback'],
       logoutUrls: ['https://staging.app.example.com/'],
       deletionProtection: true,
+      // A verified SES identity of the stage's account whose sending authorization lets Cognito send (docs/operations.md).
+      email: {
+        fromAddress: 'no-reply@staging.app.example.com',
+        fromName: 'SaaS (staging)',
+        identityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/staging.app.example.com',
+        region: 'eu-west-1',
+      },
     },
     functions: { reservedConcurrency: { cognitoTriggers: 10, customResources: 1 } },
     alarms: {
@@ -160,6 +167,12 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       callbackUrls: ['https://app.example.com/auth/callback'],
       logoutUrls: ['https://app.example.com/'],
       deletionProtection: true,
+      email: {
+        fromAddress: 'no-reply@app.example.com',
+        fromName: 'SaaS',
+        identityArn: 'arn:aws:ses:eu-west-1:444455556666:identity/app.example.com',
+        region: 'eu-west-1',
+      },
     },
     functions: { reservedConcurrency: { cognitoTriggers: 20, customResources: 1 } },
     alarms: {

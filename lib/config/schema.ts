@@ -31,6 +31,9 @@ const oneOf = <T extends readonly number[]>(values: T, what: string) =>
     .int()
     .refine((v) => values.includes(v), { message: `${what} must be one of ${values.join(', ')}` });
 
+/** `arn:aws:ses:<region>:<account>:identity/<domain or address>`. */
+const SES_IDENTITY_ARN = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/\S+$/;
+
 const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1');
 
 const networkSchema = z.strictObject({
@@ -130,6 +133,24 @@ const authSchema = z.strictObject({
     .optional(),
   /** Whether the user pool refuses deletion. */
   deletionProtection: z.boolean(),
+  /**
+   * E-mail through SES instead of Cognito's default sender, which stops at about 50 e-mails a day (sign-ups and
+   * password resets with it). Required outside dev.
+   */
+  email: z
+    .strictObject({
+      /** The address e-mail comes from, covered by the identity. */
+      fromAddress: z.email('must be an e-mail address'),
+      /** Display name beside the address. */
+      fromName: z.string().regex(/^[^<>"\r\n]{1,64}$/, 'must be 1-64 characters without <, >, " or line breaks').optional(),
+      /** ARN of the verified SES identity (a domain or address) Cognito may send from. */
+      identityArn: z
+        .string()
+        .regex(SES_IDENTITY_ARN, 'must be an SES identity ARN: arn:aws:ses:<region>:<account>:identity/<domain or address>'),
+      /** Region of the SES identity (Cognito sends from an SES region it supports for the pool's region). */
+      region: awsRegion,
+    })
+    .optional(),
 });
 
 /**
@@ -244,6 +265,19 @@ export const environmentConfigSchema = z
         message: 'refresh tokens must outlive access and ID tokens',
       });
     }
+    // Only a well-formed ARN is compared (zod reports a malformed one, and still runs this).
+    if (auth.email && SES_IDENTITY_ARN.test(auth.email.identityArn)) {
+      const [, , , region, , resource] = auth.email.identityArn.split(':');
+      if (region !== auth.email.region) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'email', 'identityArn'], message: `the identity is in ${region}, not in auth.email.region ${auth.email.region}` });
+      }
+      const identity = (resource ?? '').replace(/^identity\//, '').toLowerCase();
+      const address = auth.email.fromAddress.toLowerCase();
+      const domain = address.split('@')[1] ?? '';
+      if (identity.includes('@') ? identity !== address : domain !== identity && !domain.endsWith(`.${identity}`)) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'email', 'fromAddress'], message: `${auth.email.fromAddress} is not covered by the identity ${identity}` });
+      }
+    }
     auth.callbackUrls.concat(auth.logoutUrls).forEach((url) => {
       const { protocol, hostname } = new URL(url);
       if (protocol !== 'https:' && !(protocol === 'http:' && hostname === 'localhost')) {
@@ -302,6 +336,9 @@ export function nonDevIssues(config: z.infer<typeof environmentConfigSchema>): {
   const issues: { path: string; message: string }[] = [];
   if (config.database.removalPolicy === 'destroy') {
     issues.push({ path: 'database.removalPolicy', message: '"destroy" is allowed in dev only' });
+  }
+  if (!config.auth.email) {
+    issues.push({ path: 'auth.email', message: "required outside dev (fromAddress, identityArn, region): Cognito's default sender stops at about 50 e-mails a day" });
   }
   if (config.alarms.subscriptions.length === 0) {
     issues.push({ path: 'alarms.subscriptions', message: 'alarms must reach someone outside dev: add an e-mail or https subscription' });

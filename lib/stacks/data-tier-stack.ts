@@ -130,6 +130,7 @@ export class DataTierStack extends Stack {
       // Global per region: unless configured, unique to the account (`<app>-<env>-<account id>`).
       domainPrefix: config.auth.domainPrefix ?? `${this.namePrefix}-${this.account}`,
       deletionProtection: config.auth.deletionProtection,
+      email: config.auth.email,
       // Plain Retain outside dev: a deletion-protected pool cannot be deleted by a failed first create's rollback,
       // which would end in ROLLBACK_FAILED; retained, it is left aside (pool names need not be unique).
       removalPolicy: config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
