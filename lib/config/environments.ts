@@ -153,6 +153,8 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       // Advanced Database Insights keeps 15 months.
       performanceInsightsRetentionDays: 465,
       databaseInsights: 'advanced',
+      // Another account's vault in another region: placeholders to replace with the real vault (docs/operations.md).
+      backupCopies: [{ vaultArn: 'arn:aws:backup:eu-central-1:777788889999:backup-vault:saas-prod-copies', retentionDays: 90 }],
       secretRotationDays: 30,
       seedsEnabled: false,
     },

@@ -102,6 +102,20 @@ const databaseSchema = z.strictObject({
   databaseInsights: z.enum(['standard', 'advanced']),
   /** Days between password rotations of every database secret. */
   secretRotationDays: z.number().int().min(1).max(365),
+  /**
+   * Copies of a daily AWS Backup recovery point of the cluster to another region's and/or another account's
+   * vault, so backups survive a lost region, account or key. Required in prod; none elsewhere by default.
+   */
+  backupCopies: z
+    .array(
+      z.strictObject({
+        /** `arn:aws:backup:<region>:<account>:backup-vault:<name>`. */
+        vaultArn: z.string().regex(/^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_-]{2,50}$/, 'must be a backup vault ARN: arn:aws:backup:<region>:<account>:backup-vault:<name>'),
+        /** Days the copy is kept there. */
+        retentionDays: z.number().int().min(1).max(36500),
+      }),
+    )
+    .optional(),
   /** Whether the migration custom resource applies `seeds/*.sql`. */
   seedsEnabled: z.boolean(),
 });
@@ -310,6 +324,12 @@ export function productionIssues(config: z.infer<typeof environmentConfigSchema>
   }
   if (config.database.readers < 1) {
     issues.push({ path: 'database.readers', message: 'prod needs at least one reader for failover' });
+  }
+  const copies = config.database.backupCopies ?? [];
+  if (copies.length === 0) {
+    issues.push({ path: 'database.backupCopies', message: 'prod needs a copy to another region or account (a vault ARN and a retention)' });
+  } else if (copies.every((c) => c.vaultArn.split(':')[3] === config.region && (config.account === undefined || c.vaultArn.split(':')[4] === config.account))) {
+    issues.push({ path: 'database.backupCopies', message: `every copy stays in ${config.region}${config.account ? ` of account ${config.account}` : ''}: copy to another region or account` });
   }
   if (config.database.databaseInsights !== 'advanced') {
     issues.push({ path: 'database.databaseInsights', message: 'Database Insights must be advanced in prod' });

@@ -27,6 +27,7 @@ import { AlarmTopic } from '../constructs/alarm-topic';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT, ProxySecurityGroups } from '../constructs/application-proxy';
 import { AuroraDatabase, type IamLoginRole, type LoginRole } from '../constructs/aurora-database';
+import { DatabaseBackupPlan } from '../constructs/database-backup-plan';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
 import { Network } from '../constructs/network';
 import { StageAlarms } from '../constructs/stage-alarms';
@@ -98,6 +99,8 @@ export class DataStoreStack extends Stack {
   readonly appLogin: IamLoginRole;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
+  /** The cluster's AWS Backup plan with copies to other regions or accounts, where configured (prod). */
+  readonly backupPlan?: DatabaseBackupPlan;
   /** The stage's encrypted alarm topic and its subscriptions; the next stack's alarms are sent to it too. */
   readonly alarmTopic: AlarmTopic;
   /** This stack's alarms: its dead-letter queue, the cluster, the proxy, rotations, the data key. */
@@ -165,6 +168,17 @@ export class DataStoreStack extends Stack {
       subnets: this.network.databaseSubnets,
       securityGroup: this.proxySecurityGroups.securityGroup,
     });
+
+    if (config.database.backupCopies?.length) {
+      this.backupPlan = new DatabaseBackupPlan(this, 'BackupPlan', {
+        namePrefix: this.namePrefix,
+        cluster: this.database.cluster,
+        encryptionKey: this.encryptionKey,
+        retentionDays: config.database.backupRetentionDays,
+        copies: config.database.backupCopies,
+        removalPolicy: policies.retainUnlessDev,
+      });
+    }
 
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
       topicName: `${this.namePrefix}-alarms`,

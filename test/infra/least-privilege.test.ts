@@ -58,18 +58,18 @@ describe.each(['Dev', 'Staging', 'Prod'])('the key grants of %s', (stage) => {
       .flatMap(([id, p]) => (p.Properties.PolicyDocument.Statement as any[]).map((st) => ({ id, ...st })))
       .filter((st) => st.Effect === 'Allow' && [st.Action].flat().some((a: string) => a.startsWith('kms:')));
 
-  it('lets every role use a key only through the service that needs it: SQS for the dead-letter queue, Secrets Manager for secrets', () => {
+  it('lets every role use a key only through the service that needs it: SQS for the dead-letter queue, Secrets Manager for secrets, RDS and AWS Backup for snapshots', () => {
     const statements = kmsStatements();
     expect(statements.length).toBeGreaterThan(0);
     const region = loadEnvironmentConfig(stage.toLowerCase()).region;
     for (const st of statements) {
-      expect({ id: st.id, via: st.Condition?.StringEquals?.['kms:ViaService'] }).toEqual({
-        id: st.id,
-        via: expect.stringMatching(new RegExp(`^(sqs|secretsmanager)\\.${region}\\.amazonaws\\.com$`)),
-      });
+      const via: unknown[] = [st.Condition?.StringEquals?.['kms:ViaService']].flat();
+      const allowed = st.id.startsWith('BackupPlanRole') ? '(rds|backup)' : '(sqs|secretsmanager)';
+      expect({ id: st.id, via }).toEqual({ id: st.id, via: via.map(() => expect.stringMatching(new RegExp(`^${allowed}\\.${region}\\.amazonaws\\.com$`))) });
+      expect(via.length).toBeGreaterThan(0);
     }
     // The functions that read a secret can still decrypt it: the migrations and both Cognito triggers.
-    const readers = statements.filter((st) => st.Condition.StringEquals['kms:ViaService'].startsWith('secretsmanager.')).map((st) => st.id).sort();
+    const readers = statements.filter((st) => [st.Condition.StringEquals['kms:ViaService']].flat()[0].startsWith('secretsmanager.')).map((st) => st.id).sort();
     expect(readers).toEqual([
       expect.stringMatching(/^CognitoTriggersPostConfirmationRole/),
       expect.stringMatching(/^CognitoTriggersPreTokenGenerationRole/),

@@ -433,6 +433,8 @@ describe.each(STAGES)('%s stage', (stage, config) => {
           // The data tier stack's functions have network-interface permissions of their own.
           'AwsSolutions-IAM5[…] @ FunctionsVpcAccessPolicy',
           ...(config.auth.mfa === 'optional' ? ['AwsSolutions-COG2 @ AuthUserPool'] : []),
+          // AWS Backup's service role policy, where a stage copies its backups (prod).
+          ...(config.database.backupCopies?.length ? ['AwsSolutions-IAM4[…] @ BackupPlanRole'] : []),
           // A stage that reserves no concurrency says why, on each function.
           ...(config.functions.reservedConcurrency === 'none'
             ? ['NetworkCloseDefaultSecurityGroupFunction', 'NetworkCloseDefaultSecurityGroupProviderframeworkonEvent', 'MigrationsFunction',
