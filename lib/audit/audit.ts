@@ -13,9 +13,11 @@
  * - a wildcard in an identity policy's Allow statement has no acknowledged reason;
  * - an RDS Proxy reads a secret rotated with alternating users (day 30: it has no credentials for the clone);
  * - a custom resource has no ServiceTimeout (a lost answer holds the deploy for an hour);
- * - a named resource is kept by a plain Retain (a failed first create leaves it, and the retry fails on its name).
+ * - a named resource is kept by a plain Retain (a failed first create leaves it, and the retry fails on its name);
+ * - an alarm tells no one (no action, actions disabled, a rule without a target, a disabled subscription).
  * The report fails too when the database's isolation posture does (database.ts).
  */
+import { alarmsNotifyingNoOne, findAlarms, type AlarmFacts } from './alarms';
 import type { ComplianceRecord } from '../compliance/record';
 import type { CloudAssemblyContents, StackArtifact, StageArtifact } from './assembly';
 import { sortBy, type CfnTemplate } from './cfn';
@@ -70,6 +72,7 @@ export interface TemplateAudit {
   readonly parameters: ParameterFacts[];
   readonly acknowledgements: Acknowledgement[];
   readonly deploys: DeployFacts;
+  readonly alarms: AlarmFacts[];
 }
 
 /** One stack's audit. */
@@ -96,7 +99,8 @@ export type FailureKind =
   | 'unexplained-wildcard'
   | 'proxy-secret-alternating-users'
   | 'custom-resource-without-timeout'
-  | 'named-resource-retained-on-create';
+  | 'named-resource-retained-on-create'
+  | 'alarm-notifies-no-one';
 
 /** One reason a stage fails. */
 export interface Failure {
@@ -126,6 +130,7 @@ export interface StageSummary {
   readonly acknowledgements: number;
   readonly acknowledgementsByPack: Record<string, number>;
   readonly unacknowledgedFindings: number;
+  readonly alarms: number;
   readonly failures: number;
 }
 
@@ -165,6 +170,7 @@ export function auditTemplate(template: CfnTemplate): TemplateAudit {
     parameters: findParameters(template),
     acknowledgements: findAcknowledgements(template),
     deploys: findDeployFacts(template, secrets),
+    alarms: findAlarms(template),
   };
 }
 
@@ -216,6 +222,11 @@ export function templateFailures(audit: TemplateAudit, stack?: string): Failure[
     fail('named-resource-retained-on-create', kept.resource,
       `${kept.type} ${kept.resource} named ${kept.name} is kept by a plain Retain: a failed first create leaves it behind, and the retry ` +
         'fails on "already exists" (use RETAIN_ON_UPDATE_OR_DELETE: DeletionPolicy RetainExceptOnCreate)');
+  }
+  for (const alarm of alarmsNotifyingNoOne(audit.alarms)) {
+    fail('alarm-notifies-no-one', alarm.resource,
+      `${alarm.kind === 'metric' ? 'alarm' : alarm.kind === 'event' ? 'rule' : 'RDS event subscription'} ${alarm.name ?? alarm.resource} tells no one: ` +
+        'it has no action (or target), or its actions are disabled, so it would fire unseen');
   }
   for (const ack of audit.acknowledgements.filter((a) => a.reason.trim().length === 0)) {
     fail('acknowledgement-without-reason', ack.resource, `${ack.rule} is acknowledged on ${ack.resource} without a reason`);
@@ -320,6 +331,7 @@ function summarize(stacks: readonly StackAudit[], validation: StageValidation, f
     acknowledgements: acknowledgements.length,
     acknowledgementsByPack: Object.fromEntries(Object.entries(byPack).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     unacknowledgedFindings: validation.findings.length,
+    alarms: all((s) => s.alarms).length,
     failures: failures.length,
   };
 }

@@ -82,6 +82,11 @@ const STORE_TYPES: Record<string, (r: CfnResource) => Classified | undefined> = 
       ? { kind: 'queue', encryption: 'none', key: undefined, name: prop(r, 'QueueName') }
       : { kind: 'queue', encryption: 'aws-owned', key: 'SSE-SQS', name: prop(r, 'QueueName') };
   },
+  // Messages rest in a topic until delivered; unencrypted without a key (SNS has no default encryption).
+  'AWS::SNS::Topic': (r) =>
+    prop(r, 'KmsMasterKeyId') !== undefined
+      ? keyed('topic', prop(r, 'KmsMasterKeyId'), '', prop(r, 'TopicName'))
+      : { kind: 'topic', encryption: 'none', key: undefined, name: prop(r, 'TopicName') },
   'AWS::S3::Bucket': (r) => {
     const rule = asObject(asList(asObject(prop(r, 'BucketEncryption'))?.ServerSideEncryptionConfiguration)[0]);
     const byDefault = asObject(rule?.ServerSideEncryptionByDefault);

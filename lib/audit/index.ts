@@ -2,6 +2,7 @@
  * The audit of the synthesized data tier: read a cloud assembly, audit every
  * stage, render the report. See `bin/audit.ts` and docs/operations.md.
  */
+export * from './alarms';
 export * from './assembly';
 export * from './audit';
 export * from './cfn';

@@ -2,7 +2,7 @@
  * The audit report as Markdown, for people: a summary of every stage, then
  * per stage its failures, compliance checks, data stores and keys, database
  * protection, network paths into the database, wildcard IAM statements,
- * secrets, logs, parameters and acknowledgements; before the stages, the
+ * secrets, alarms, logs, parameters and acknowledgements; before the stages, the
  * database's isolation posture (one schema for every stage). Deterministic:
  * the same report renders to the same bytes.
  */
@@ -29,7 +29,7 @@ export function renderMarkdown(report: AuditReport): string {
   );
   out.push(
     table(
-      ['stage', 'result', 'data stores (CMK / AWS managed / AWS owned / none)', 'database ingress rules', 'wildcard statements (identity Allow)', 'secrets rotated', 'log groups (shortest retention)', 'acknowledgements', 'unacknowledged findings'],
+      ['stage', 'result', 'data stores (CMK / AWS managed / AWS owned / none)', 'database ingress rules', 'wildcard statements (identity Allow)', 'secrets rotated', 'log groups (shortest retention)', 'alarms', 'acknowledgements', 'unacknowledged findings'],
       report.stages.map((s) => {
         const m = s.summary;
         const e = m.dataStoresByEncryption;
@@ -41,6 +41,7 @@ export function renderMarkdown(report: AuditReport): string {
           `${m.wildcardStatements} (${m.wildcardStatementsNeedingReason})`,
           `${m.secretsRotated} of ${m.secrets}`,
           `${m.logGroups} (${m.shortestLogRetentionDays ?? 'none'}${m.shortestLogRetentionDays ? ' days' : ''})`,
+          String(m.alarms),
           String(m.acknowledgements),
           String(m.unacknowledgedFindings),
         ];
@@ -327,6 +328,22 @@ function renderStack(out: string[], s: StackAudit, several: boolean): void {
       ),
     );
   }
+
+  out.push('', `${h} Alarms and who they tell`, '');
+  out.push(
+    s.alarms.length === 0
+      ? 'No alarm in this stack.'
+      : table(
+          ['alarm', 'kind', 'watches', 'fires when', 'tells'],
+          s.alarms.map((a) => [
+            `${code(a.name ?? a.resource)}${a.name ? ` (${code(a.resource)})` : ''}`,
+            { metric: 'CloudWatch alarm', event: 'EventBridge rule', 'rds-events': 'RDS event subscription' }[a.kind],
+            a.watches,
+            a.firesWhen,
+            a.notifiesAnyone ? a.notifies.map(code).join(', ') : '**no one**',
+          ]),
+        ),
+  );
 
   out.push('', `${h} Log retention`, '');
   out.push(

@@ -18,8 +18,9 @@ const SENTENCE = /^[A-Z][^]{24,}[.!]$/;
  * @throws Error when the reason is not at least one sentence or the rule id is malformed
  */
 export function acknowledge(construct: IConstruct, ruleId: string, reason: string): void {
-  if (!/^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[.+\])?$/.test(ruleId)) {
-    throw new Error(`Acknowledgement on ${construct.node.path}: "${ruleId}" is not a rule id such as AwsSolutions-IAM5`);
+  // A cdk-nag rule (AwsSolutions-IAM5, with its finding) or a Control Tower guard rule, as the validation report names it.
+  if (!/^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[.+\])?$/.test(ruleId) && !/^cdk-validator-cfnguard::[a-z0-9_]+$/.test(ruleId)) {
+    throw new Error(`Acknowledgement on ${construct.node.path}: "${ruleId}" is not a rule id such as AwsSolutions-IAM5 or cdk-validator-cfnguard::<guard rule>`);
   }
   if (!SENTENCE.test(reason.trim())) {
     throw new Error(

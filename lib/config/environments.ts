@@ -38,6 +38,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       slowStatementMillis: 500,
       monitoringIntervalSeconds: 60,
       performanceInsightsRetentionDays: 7,
+      databaseInsights: 'standard',
       secretRotationDays: 30,
       seedsEnabled: true,
     },
@@ -55,6 +56,18 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
     },
     // No reservation: a new account's concurrency limit (often 10) admits none.
     functions: { reservedConcurrency: 'none' },
+    alarms: {
+      // Dev's alarms reach the topic and no one: subscribe yourself here to receive them.
+      subscriptions: [],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 90,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 1000,
+      },
+    },
     tags: { Application: 'saas', Environment: 'dev' },
   },
   staging: {
@@ -79,6 +92,7 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       slowStatementMillis: 500,
       monitoringIntervalSeconds: 30,
       performanceInsightsRetentionDays: 7,
+      databaseInsights: 'standard',
       secretRotationDays: 30,
       seedsEnabled: true,
     },
@@ -93,8 +107,26 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       callbackUrls: ['https://staging.app.example.com/auth/callback'],
       logoutUrls: ['https://staging.app.example.com/'],
       deletionProtection: true,
+      // A verified SES identity of the stage's account whose sending authorization lets Cognito send (docs/operations.md).
+      email: {
+        fromAddress: 'no-reply@staging.app.example.com',
+        fromName: 'SaaS (staging)',
+        identityArn: 'arn:aws:ses:eu-west-1:111122223333:identity/staging.app.example.com',
+        region: 'eu-west-1',
+      },
     },
     functions: { reservedConcurrency: { cognitoTriggers: 10, customResources: 1 } },
+    alarms: {
+      subscriptions: [{ protocol: 'email', endpoint: 'platform-alerts-staging@example.com' }],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 90,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 1000,
+      },
+    },
     tags: { Application: 'saas', Environment: 'staging' },
   },
   prod: {
@@ -118,7 +150,11 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       logRetentionDays: 731,
       slowStatementMillis: 1000,
       monitoringIntervalSeconds: 15,
-      performanceInsightsRetentionDays: 731,
+      // Advanced Database Insights keeps 15 months.
+      performanceInsightsRetentionDays: 465,
+      databaseInsights: 'advanced',
+      // Another account's vault in another region: placeholders to replace with the real vault (docs/operations.md).
+      backupCopies: [{ vaultArn: 'arn:aws:backup:eu-central-1:777788889999:backup-vault:saas-prod-copies', retentionDays: 90 }],
       secretRotationDays: 30,
       seedsEnabled: false,
     },
@@ -133,8 +169,25 @@ export const ENVIRONMENTS: Record<EnvironmentName, unknown> = {
       callbackUrls: ['https://app.example.com/auth/callback'],
       logoutUrls: ['https://app.example.com/'],
       deletionProtection: true,
+      email: {
+        fromAddress: 'no-reply@app.example.com',
+        fromName: 'SaaS',
+        identityArn: 'arn:aws:ses:eu-west-1:444455556666:identity/app.example.com',
+        region: 'eu-west-1',
+      },
     },
     functions: { reservedConcurrency: { cognitoTriggers: 20, customResources: 1 } },
+    alarms: {
+      subscriptions: [{ protocol: 'email', endpoint: 'platform-oncall@example.com' }],
+      thresholds: {
+        deadLetterMessages: 1,
+        functionErrors: 1,
+        acuUtilizationPercent: 80,
+        proxyBorrowLatencyMillis: 100,
+        proxyAuthFailures: 5,
+        replicaLagMillis: 500,
+      },
+    },
     tags: { Application: 'saas', Environment: 'prod' },
   },
 };

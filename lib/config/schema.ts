@@ -31,6 +31,9 @@ const oneOf = <T extends readonly number[]>(values: T, what: string) =>
     .int()
     .refine((v) => values.includes(v), { message: `${what} must be one of ${values.join(', ')}` });
 
+/** `arn:aws:ses:<region>:<account>:identity/<domain or address>`. */
+const SES_IDENTITY_ARN = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/\S+$/;
+
 const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1');
 
 const networkSchema = z.strictObject({
@@ -92,8 +95,27 @@ const databaseSchema = z.strictObject({
   monitoringIntervalSeconds: oneOf(MONITORING_INTERVALS_SECONDS, 'monitoringIntervalSeconds'),
   /** Performance Insights retention. */
   performanceInsightsRetentionDays: oneOf(PERFORMANCE_INSIGHTS_RETENTION_DAYS, 'performanceInsightsRetentionDays'),
+  /**
+   * Database Insights: `standard`, or `advanced` (execution plans, per-query and lock analysis, kept 15 months),
+   * which needs performanceInsightsRetentionDays 465. Prod requires advanced.
+   */
+  databaseInsights: z.enum(['standard', 'advanced']),
   /** Days between password rotations of every database secret. */
   secretRotationDays: z.number().int().min(1).max(365),
+  /**
+   * Copies of a daily AWS Backup recovery point of the cluster to another region's and/or another account's
+   * vault, so backups survive a lost region, account or key. Required in prod; none elsewhere by default.
+   */
+  backupCopies: z
+    .array(
+      z.strictObject({
+        /** `arn:aws:backup:<region>:<account>:backup-vault:<name>`. */
+        vaultArn: z.string().regex(/^arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[A-Za-z0-9_-]{2,50}$/, 'must be a backup vault ARN: arn:aws:backup:<region>:<account>:backup-vault:<name>'),
+        /** Days the copy is kept there. */
+        retentionDays: z.number().int().min(1).max(36500),
+      }),
+    )
+    .optional(),
   /** Whether the migration custom resource applies `seeds/*.sql`. */
   seedsEnabled: z.boolean(),
 });
@@ -125,6 +147,24 @@ const authSchema = z.strictObject({
     .optional(),
   /** Whether the user pool refuses deletion. */
   deletionProtection: z.boolean(),
+  /**
+   * E-mail through SES instead of Cognito's default sender, which stops at about 50 e-mails a day (sign-ups and
+   * password resets with it). Required outside dev.
+   */
+  email: z
+    .strictObject({
+      /** The address e-mail comes from, covered by the identity. */
+      fromAddress: z.email('must be an e-mail address'),
+      /** Display name beside the address. */
+      fromName: z.string().regex(/^[^<>"\r\n]{1,64}$/, 'must be 1-64 characters without <, >, " or line breaks').optional(),
+      /** ARN of the verified SES identity (a domain or address) Cognito may send from. */
+      identityArn: z
+        .string()
+        .regex(SES_IDENTITY_ARN, 'must be an SES identity ARN: arn:aws:ses:<region>:<account>:identity/<domain or address>'),
+      /** Region of the SES identity (Cognito sends from an SES region it supports for the pool's region). */
+      region: awsRegion,
+    })
+    .optional(),
 });
 
 /**
@@ -144,6 +184,36 @@ const functionsSchema = z.strictObject({
   ]),
 });
 
+/** Where the stage's alarms are sent: each becomes a subscription of the stage's alarm topic. */
+const alarmSubscriptionSchema = z.discriminatedUnion('protocol', [
+  /** An e-mail address (the owner confirms the subscription once, from the first message). */
+  z.strictObject({ protocol: z.literal('email'), endpoint: z.email('must be an e-mail address') }),
+  /** An HTTPS endpoint, e.g. a paging service's integration URL. */
+  z.strictObject({ protocol: z.literal('https'), endpoint: z.url().refine((u) => u.startsWith('https://'), { message: 'must be an https:// URL' }) }),
+]);
+
+/**
+ * The stage's alarms: who is told, and when. Every alarm and its runbook entry are in docs/operations.md.
+ */
+const alarmsSchema = z.strictObject({
+  /** Who is told: subscriptions of the stage's encrypted alarm topic. Required outside dev. */
+  subscriptions: z.array(alarmSubscriptionSchema),
+  thresholds: z.strictObject({
+    /** Messages visible in a dead-letter queue: a failed asynchronous invocation (any is one too many). */
+    deadLetterMessages: z.number().int().min(1),
+    /** Errors of one function (a Cognito trigger, the migrations) in 5 minutes. */
+    functionErrors: z.number().int().min(1),
+    /** Serverless v2 capacity in use, percent of maxCapacity, sustained 15 minutes. */
+    acuUtilizationPercent: z.number().min(1).max(100),
+    /** Average time to borrow a connection from RDS Proxy's pool, milliseconds, over 5 minutes. */
+    proxyBorrowLatencyMillis: z.number().int().min(1),
+    /** Client connections to RDS Proxy refused for bad authentication, in 5 minutes. */
+    proxyAuthFailures: z.number().int().min(1),
+    /** Largest lag of a reader behind the writer, milliseconds, over 5 minutes. */
+    replicaLagMillis: z.number().int().min(1),
+  }),
+});
+
 export const environmentConfigSchema = z
   .strictObject({
     /** Short name of the application, used in resource names and parameter paths. */
@@ -160,6 +230,8 @@ export const environmentConfigSchema = z
     auth: authSchema,
     /** Reserved concurrency of the stage's functions. */
     functions: functionsSchema,
+    /** Alarms: who is told, and their thresholds. */
+    alarms: alarmsSchema,
     /** Tags applied to every taggable resource of the environment. */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)),
   })
@@ -181,6 +253,13 @@ export const environmentConfigSchema = z
         message: `minCapacity ${database.minCapacity} ACU lets the writer pause, and the Cognito triggers cannot wait for it to resume: use 0.5 or more`,
       });
     }
+    if (database.databaseInsights === 'advanced' && database.performanceInsightsRetentionDays !== 465) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'performanceInsightsRetentionDays'],
+        message: `advanced Database Insights keeps 15 months: set 465, not ${database.performanceInsightsRetentionDays}`,
+      });
+    }
     network.availabilityZones.forEach((zone, i) => {
       if (!zone.startsWith(config.region) || !/^[a-z]$/.test(zone.slice(config.region.length))) {
         ctx.addIssue({
@@ -199,6 +278,19 @@ export const environmentConfigSchema = z
         path: ['auth', 'refreshTokenDays'],
         message: 'refresh tokens must outlive access and ID tokens',
       });
+    }
+    // Only a well-formed ARN is compared (zod reports a malformed one, and still runs this).
+    if (auth.email && SES_IDENTITY_ARN.test(auth.email.identityArn)) {
+      const [, , , region, , resource] = auth.email.identityArn.split(':');
+      if (region !== auth.email.region) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'email', 'identityArn'], message: `the identity is in ${region}, not in auth.email.region ${auth.email.region}` });
+      }
+      const identity = (resource ?? '').replace(/^identity\//, '').toLowerCase();
+      const address = auth.email.fromAddress.toLowerCase();
+      const domain = address.split('@')[1] ?? '';
+      if (identity.includes('@') ? identity !== address : domain !== identity && !domain.endsWith(`.${identity}`)) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'email', 'fromAddress'], message: `${auth.email.fromAddress} is not covered by the identity ${identity}` });
+      }
     }
     auth.callbackUrls.concat(auth.logoutUrls).forEach((url) => {
       const { protocol, hostname } = new URL(url);
@@ -233,6 +325,15 @@ export function productionIssues(config: z.infer<typeof environmentConfigSchema>
   if (config.database.readers < 1) {
     issues.push({ path: 'database.readers', message: 'prod needs at least one reader for failover' });
   }
+  const copies = config.database.backupCopies ?? [];
+  if (copies.length === 0) {
+    issues.push({ path: 'database.backupCopies', message: 'prod needs a copy to another region or account (a vault ARN and a retention)' });
+  } else if (copies.every((c) => c.vaultArn.split(':')[3] === config.region && (config.account === undefined || c.vaultArn.split(':')[4] === config.account))) {
+    issues.push({ path: 'database.backupCopies', message: `every copy stays in ${config.region}${config.account ? ` of account ${config.account}` : ''}: copy to another region or account` });
+  }
+  if (config.database.databaseInsights !== 'advanced') {
+    issues.push({ path: 'database.databaseInsights', message: 'Database Insights must be advanced in prod' });
+  }
   if (config.auth.mfa !== 'required') {
     issues.push({ path: 'auth.mfa', message: 'MFA must be required in prod' });
   }
@@ -252,7 +353,15 @@ export function productionIssues(config: z.infer<typeof environmentConfigSchema>
 
 /** Rules for every environment but dev: data is never destroyed silently outside dev. */
 export function nonDevIssues(config: z.infer<typeof environmentConfigSchema>): { path: string; message: string }[] {
-  return config.database.removalPolicy === 'destroy'
-    ? [{ path: 'database.removalPolicy', message: '"destroy" is allowed in dev only' }]
-    : [];
+  const issues: { path: string; message: string }[] = [];
+  if (config.database.removalPolicy === 'destroy') {
+    issues.push({ path: 'database.removalPolicy', message: '"destroy" is allowed in dev only' });
+  }
+  if (!config.auth.email) {
+    issues.push({ path: 'auth.email', message: "required outside dev (fromAddress, identityArn, region): Cognito's default sender stops at about 50 e-mails a day" });
+  }
+  if (config.alarms.subscriptions.length === 0) {
+    issues.push({ path: 'alarms.subscriptions', message: 'alarms must reach someone outside dev: add an e-mail or https subscription' });
+  }
+  return issues;
 }

@@ -157,6 +157,12 @@ export interface AuroraDatabaseProps {
    */
   readonly performanceInsightRetention?: rds.PerformanceInsightRetention;
   /**
+   * Database Insights mode. Advanced keeps execution plans, per-query and lock analysis for 15 months, and needs
+   * `performanceInsightRetention` of 15 months (465 days).
+   * @default rds.DatabaseInsightsMode.STANDARD
+   */
+  readonly databaseInsightsMode?: rds.DatabaseInsightsMode;
+  /**
    * Time between password rotations of every secret.
    * @default Duration.days(30)
    */
@@ -202,6 +208,8 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
   readonly parameterGroup: rds.ParameterGroup;
   /** The log group of the exported PostgreSQL log. */
   readonly postgresLogGroup: logs.LogGroup;
+  /** The log group of the exported IAM authentication errors (`iam-db-auth-error`): why an IAM login was refused. */
+  readonly iamAuthErrorLogGroup: logs.LogGroup;
   /** The database name. */
   readonly databaseName: string;
   /** The cluster port. */
@@ -231,7 +239,8 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
       description: `Cluster parameters of ${props.namePrefix}: TLS only, pg_stat_statements, logging`,
       parameters: clusterParameters(props.slowStatementMillis ?? 500),
     });
-    this.postgresLogGroup = this.createPostgresLogGroup();
+    this.postgresLogGroup = this.createLogGroup('PostgresLogs', 'postgresql');
+    this.iamAuthErrorLogGroup = this.createLogGroup('IamAuthErrorLogs', 'iam-db-auth-error');
     this.cluster = this.createCluster(engine);
     this.writer = this.cluster.node.findChild('Writer');
     this.masterSecret = this.cluster.secret!;
@@ -379,9 +388,9 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
    * Created before the cluster so RDS writes into an encrypted group with a
    * retention, and no log-retention function is needed.
    */
-  private createPostgresLogGroup(): logs.LogGroup {
-    return new logs.LogGroup(this, 'PostgresLogs', {
-      logGroupName: `/aws/rds/cluster/${this.props.namePrefix}/postgresql`,
+  private createLogGroup(id: string, logType: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      logGroupName: `/aws/rds/cluster/${this.props.namePrefix}/${logType}`,
       encryptionKey: this.props.encryptionKey,
       retention: this.props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: this.secretsAndLogsRemovalPolicy,
@@ -423,12 +432,14 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
       storageEncryptionKey: props.encryptionKey,
       iamAuthentication: true,
       enableDataApi: true,
-      cloudwatchLogsExports: ['postgresql'],
+      // IAM authentication errors (why a token was refused) since the application logs in with IAM end to end.
+      cloudwatchLogsExports: ['postgresql', 'iam-db-auth-error'],
       monitoringInterval: props.monitoringInterval ?? Duration.seconds(60),
       monitoringRole: this.createMonitoringRole(),
       enablePerformanceInsights: true,
       performanceInsightRetention,
       performanceInsightEncryptionKey: props.encryptionKey,
+      databaseInsightsMode: props.databaseInsightsMode ?? rds.DatabaseInsightsMode.STANDARD,
       backup: { retention: props.backupRetention ?? Duration.days(7), preferredWindow: props.backupWindow ?? '02:00-03:00' },
       preferredMaintenanceWindow: props.maintenanceWindow ?? 'sun:03:30-sun:04:30',
       copyTagsToSnapshot: true,
@@ -437,7 +448,10 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
       deletionProtection: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
     });
-    cluster.node.addDependency(this.postgresLogGroup);
+    cluster.node.addDependency(this.postgresLogGroup, this.iamAuthErrorLogGroup);
+    acknowledge(cluster, 'cdk-validator-cfnguard::rds_cluster_logging_enabled_check',
+      'The cluster exports every log type Aurora PostgreSQL has: postgresql, and iam-db-auth-error since the application ' +
+        'logs in with IAM end to end; the bundled CT.RDS.PR.25 rule predates iam-db-auth-error and accepts postgresql alone.');
     // `cluster.secret` is the attachment; the generated secret is the cluster's child.
     (cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(this.secretsAndLogsRemovalPolicy);
     return cluster;
@@ -516,10 +530,13 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
 }
 
 /**
- * The cluster parameters. Statement logging stays off (`log_statement=none`)
- * because the migration custom resource sets login passwords with
- * `ALTER ROLE ... PASSWORD`, and a logged DDL statement would put them in
- * CloudWatch; slow statements are logged by duration instead.
+ * The cluster parameters. The login sync and AWS's rotation functions set passwords with `ALTER ROLE ...
+ * PASSWORD '...'`, whose text must reach neither the exported log nor `pg_stat_statements`:
+ * - statement logging stays off (`log_statement=none`); slow statements are logged by duration instead;
+ * - `log_min_error_statement=panic`: a failed statement's text is not logged beside its error (the default,
+ *   `error`, would log a refused `ALTER ROLE` with its password); the error message itself still is;
+ * - `pg_stat_statements.track_utility=off`: utility statements (ALTER ROLE among them) are not recorded with
+ *   their text; plannable statements are, with their constants replaced by parameters.
  */
 export function clusterParameters(slowStatementMillis: number): Record<string, string> {
   return {
@@ -529,6 +546,7 @@ export function clusterParameters(slowStatementMillis: number): Record<string, s
     shared_preload_libraries: 'pg_stat_statements',
     'pg_stat_statements.track': 'top',
     'pg_stat_statements.max': '10000',
+    'pg_stat_statements.track_utility': '0',
     log_statement: 'none',
     log_min_duration_statement: String(slowStatementMillis),
     log_connections: '1',
@@ -537,6 +555,7 @@ export function clusterParameters(slowStatementMillis: number): Record<string, s
     log_temp_files: '10240',
     log_autovacuum_min_duration: '10000',
     log_error_verbosity: 'default',
+    log_min_error_statement: 'panic',
     idle_in_transaction_session_timeout: '600000',
   };
 }

@@ -45,18 +45,7 @@ export class DataEncryptionKey extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyGrantsExceptForAwsServices',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: {
-          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
-        },
-      }),
-    );
+    denyGrantsExceptForAwsServices(this.key);
 
     const region = Stack.of(this).region;
     this.key.addToResourcePolicy(
@@ -73,4 +62,23 @@ export class DataEncryptionKey extends Construct {
       }),
     );
   }
+}
+
+/**
+ * Denies `kms:CreateGrant` on `key` unless the grant is for an AWS resource or made by an AWS service (Control
+ * Tower CT.KMS.PR.3): RDS, Secrets Manager, Lambda and SNS create grants on the caller's behalf; nobody else may.
+ */
+export function denyGrantsExceptForAwsServices(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'DenyGrantsExceptForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: {
+        BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+      },
+    }),
+  );
 }

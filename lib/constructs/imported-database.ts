@@ -54,9 +54,25 @@ export class ImportedAuroraDatabase extends Construct implements IAuroraDatabase
     this.masterSecret = this.importSecret('MasterSecret', props.masterSecretArn);
   }
 
-  /** A secret of the stateful stack by its complete ARN, with its key, so `grantRead` grants decryption too. */
+  /**
+   * A secret of the stateful stack by its complete ARN, whose `grantRead` also grants decryption with its key,
+   * through Secrets Manager only (`kms:ViaService`). The library grants nothing on a key imported by a deploy-time
+   * ARN (its account is unknown at synth), so the statement is written here.
+   */
   importSecret(id: string, secretArn: string): secretsmanager.ISecret {
-    return secretsmanager.Secret.fromSecretAttributes(this, id, { secretCompleteArn: secretArn, encryptionKey: this.encryptionKey });
+    const secret = secretsmanager.Secret.fromSecretAttributes(this, id, { secretCompleteArn: secretArn });
+    const key = this.encryptionKey;
+    const viaService = `secretsmanager.${Stack.of(this).region}.amazonaws.com`;
+    return Object.assign(Object.create(secret) as secretsmanager.ISecret, {
+      grantRead(grantee: iam.IGrantable, versionStages?: string[]): iam.Grant {
+        grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': viaService } },
+        }));
+        return secret.grantRead(grantee, versionStages);
+      },
+    });
   }
 
   grantDataApiAccess(

@@ -9,7 +9,7 @@
  * every custom resource goes through the CDK Provider framework, set up the
  * same way by {@link IsolatedFunctions.createProvider}.
  */
-import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -170,8 +170,12 @@ export class IsolatedFunctions extends Construct implements IIsolatedFunctions {
     });
     logGroup.grantWrite(role);
     // Lambda writes failed asynchronous events to the KMS-encrypted dead-letter queue with the function's own
-    // role, which needs the data key as well as sqs:SendMessage.
-    this.props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    // role, which needs the data key as well as sqs:SendMessage: through SQS only (kms:ViaService).
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: [this.props.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(scope).region}.amazonaws.com` } },
+    }));
     const securityGroup = new ec2.SecurityGroup(scope, `${id}SecurityGroup`, {
       vpc: this.props.vpc,
       description: `${options.purpose}: HTTPS to VPC endpoints`,

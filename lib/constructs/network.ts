@@ -4,7 +4,7 @@
  * inside it call, flow logs to an encrypted log group, and a closed default
  * security group.
  */
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -124,6 +124,15 @@ export class Network extends Construct {
       service: ec2.GatewayVpcEndpointAwsService.S3,
       subnets: [this.functionSubnets, this.databaseSubnets],
     });
+    for (const statement of accountOnlyStatements()) this.s3Endpoint.addToPolicy(statement);
+    // A custom resource answers CloudFormation with a PUT to a presigned URL of AWS's response bucket: signed by
+    // CloudFormation, so neither the principal nor the bucket is this account's. That bucket, PutObject only.
+    this.s3Endpoint.addToPolicy(new iam.PolicyStatement({
+      sid: 'CloudFormationCustomResourceResponses',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [`arn:${Aws.PARTITION}:s3:::${cloudFormationResponseBucket(stack.region)}/*`],
+    }));
     // Functions in the VPC read secrets (migrations, rotation).
     this.addInterfaceEndpoint('SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
 
@@ -165,6 +174,7 @@ export class Network extends Construct {
       privateDnsEnabled: true,
       open: false,
     });
+    for (const statement of accountOnlyStatements()) endpoint.addToPolicy(statement);
     this.interfaceEndpoints.set(service.name, endpoint);
     return endpoint;
   }
@@ -173,4 +183,37 @@ export class Network extends Construct {
   get endpoints(): ReadonlyMap<string, ec2.InterfaceVpcEndpoint> {
     return this.interfaceEndpoints;
   }
+}
+
+/**
+ * An endpoint policy that lets only this account's principals through, to this account's resources: stolen
+ * credentials of another account cannot use the endpoint, and this account's cannot carry data to another
+ * account's resources through it. `IfExists` on the resource's account: calls that name no resource
+ * (`secretsmanager:GetRandomPassword`, the EC2 Describe calls) carry no resource account and have nowhere to
+ * carry data to.
+ */
+export function accountOnlyStatements(): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ThisAccountsPrincipalsToThisAccountsResources',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
+        StringEqualsIfExists: { 'aws:ResourceAccount': Aws.ACCOUNT_ID },
+      },
+    }),
+  ];
+}
+
+/**
+ * The bucket CloudFormation receives custom resource responses in, per region: `cloudformation-custom-resource-
+ * response-<region without hyphens>` (e.g. `…-euwest1`).
+ */
+export function cloudFormationResponseBucket(region: string): string {
+  if (Token.isUnresolved(region)) {
+    throw new Error('cloudFormationResponseBucket: the region must be known at synth (set it in the configuration)');
+  }
+  return `cloudformation-custom-resource-response-${region.replace(/-/g, '')}`;
 }

@@ -38,10 +38,30 @@ export interface PlatformUserPoolProps {
   /** Whether the pool refuses deletion. */
   readonly deletionProtection: boolean;
   /**
+   * Send e-mail (codes, invitations, password resets) through SES as `fromAddress`, from the verified identity
+   * `identityArn` (a domain or address identity, in this or another account, whose sending authorization policy
+   * lets Cognito send).
+   * @default - Cognito's default sender, limited to about 50 e-mails a day: fit for dev only
+   */
+  readonly email?: UserPoolSesEmail;
+  /**
    * What happens to the pool when it leaves the stack.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** How a user pool sends e-mail through SES. */
+export interface UserPoolSesEmail {
+  /** The address e-mail comes from; the identity must cover it (the same address, or its domain). */
+  readonly fromAddress: string;
+  /**
+   * Display name shown with the address.
+   * @default - the address alone
+   */
+  readonly fromName?: string;
+  /** ARN of the verified SES identity: `arn:aws:ses:<region>:<account>:identity/<domain or address>`. */
+  readonly identityArn: string;
 }
 
 /**
@@ -104,6 +124,23 @@ export class PlatformUserPool extends Construct {
       acknowledge(this.userPool, 'AwsSolutions-COG2',
         'MFA is optional in this environment by configuration (dev): people testing sign-up flows enrol TOTP ' +
           'when they choose to, and the configuration schema refuses optional MFA in prod.');
+    }
+
+    if (props.email) {
+      const { fromAddress, fromName, identityArn } = props.email;
+      const identity = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/(.+)$/.exec(identityArn)?.[1];
+      if (!identity) {
+        throw new Error(`PlatformUserPool ${this.node.path}: email.identityArn must be an SES identity ARN (arn:aws:ses:<region>:<account>:identity/<domain or address>), got "${identityArn}"`);
+      }
+      const domain = fromAddress.split('@')[1]?.toLowerCase() ?? '';
+      const covered = identity.includes('@') ? identity.toLowerCase() === fromAddress.toLowerCase() : domain === identity.toLowerCase() || domain.endsWith(`.${identity.toLowerCase()}`);
+      if (!covered) throw new Error(`PlatformUserPool ${this.node.path}: email.fromAddress ${fromAddress} is not covered by the identity ${identity}`);
+      // The ARN as configured (the identity may be another account's), not one the library would build from this stack.
+      (this.userPool.node.defaultChild as cognito.CfnUserPool).emailConfiguration = {
+        emailSendingAccount: 'DEVELOPER',
+        sourceArn: identityArn,
+        from: fromName ? `${fromName} <${fromAddress}>` : fromAddress,
+      };
     }
 
     this.domain = this.userPool.addDomain('Domain', {

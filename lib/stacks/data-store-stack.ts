@@ -23,11 +23,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
+import { AlarmTopic } from '../constructs/alarm-topic';
 import { ApplicationParameters } from '../constructs/application-parameters';
 import { ApplicationProxy, PROXY_PORT, ProxySecurityGroups } from '../constructs/application-proxy';
 import { AuroraDatabase, type IamLoginRole, type LoginRole } from '../constructs/aurora-database';
+import { DatabaseBackupPlan } from '../constructs/database-backup-plan';
 import { DataEncryptionKey } from '../constructs/data-encryption-key';
 import { Network } from '../constructs/network';
+import { StageAlarms } from '../constructs/stage-alarms';
 
 /** The application's login: IAM authentication only, through RDS Proxy. Both stacks name it. */
 export const APP_LOGIN = { username: 'app_login', memberOf: 'app_user' } as const;
@@ -44,6 +47,7 @@ export const STORE_PARAMETERS = {
   clusterResourceId: 'database/cluster-resource-id',
   masterSecretArn: 'database/master-secret-arn',
   cognitoSyncSecretArn: 'database/cognito-sync-secret-arn',
+  alarmTopicArn: 'alarms/topic-arn',
 } as const;
 
 /** The parameter of the `index`-th (1-based) subnet of a subnet group (`database`, `functions`). */
@@ -95,6 +99,12 @@ export class DataStoreStack extends Stack {
   readonly appLogin: IamLoginRole;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
+  /** The cluster's AWS Backup plan with copies to other regions or accounts, where configured (prod). */
+  readonly backupPlan?: DatabaseBackupPlan;
+  /** The stage's encrypted alarm topic and its subscriptions; the next stack's alarms are sent to it too. */
+  readonly alarmTopic: AlarmTopic;
+  /** This stack's alarms: its dead-letter queue, the cluster, the proxy, rotations, the data key. */
+  readonly alarms: StageAlarms;
 
   constructor(scope: Construct, id: string, props: DataStoreStackProps) {
     super(scope, id, props);
@@ -142,6 +152,7 @@ export class DataStoreStack extends Stack {
       slowStatementMillis: config.database.slowStatementMillis,
       monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
       performanceInsightRetention: config.database.performanceInsightsRetentionDays as rds.PerformanceInsightRetention,
+      databaseInsightsMode: config.database.databaseInsights === 'advanced' ? rds.DatabaseInsightsMode.ADVANCED : rds.DatabaseInsightsMode.STANDARD,
       rotationInterval: Duration.days(config.database.secretRotationDays),
       removalPolicy: policies.cluster,
       secretsAndLogsRemovalPolicy: policies.retainUnlessDev,
@@ -158,12 +169,46 @@ export class DataStoreStack extends Stack {
       securityGroup: this.proxySecurityGroups.securityGroup,
     });
 
+    if (config.database.backupCopies?.length) {
+      this.backupPlan = new DatabaseBackupPlan(this, 'BackupPlan', {
+        namePrefix: this.namePrefix,
+        cluster: this.database.cluster,
+        encryptionKey: this.encryptionKey,
+        retentionDays: config.database.backupRetentionDays,
+        copies: config.database.backupCopies,
+        removalPolicy: policies.retainUnlessDev,
+      });
+    }
+
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      topicName: `${this.namePrefix}-alarms`,
+      keyAlias: `${config.appName}/${config.name}/alarms`,
+      subscriptions: config.alarms.subscriptions,
+      removalPolicy: policies.retainUnlessDev,
+    });
+    this.alarms = this.createAlarms();
+
     this.parameters = new ApplicationParameters(this, 'Parameters', { pathPrefix: `/${config.appName}/${config.name}` });
     this.publishParameters();
 
     for (const [key, value] of Object.entries(config.tags)) {
       Tags.of(this).add(key, value);
     }
+  }
+
+  private createAlarms(): StageAlarms {
+    const alarms = new StageAlarms(this, 'Alarms', {
+      namePrefix: this.namePrefix,
+      topic: this.alarmTopic.topic,
+      thresholds: this.config.alarms.thresholds,
+    });
+    alarms.watchDeadLetterQueue('data-store', this.network.functions.deadLetterQueue);
+    alarms.watchCluster(this.database.cluster.clusterIdentifier, this.config.database.readers);
+    alarms.watchProxy(this.proxy.proxy.dbProxyName);
+    alarms.reportRotationFailures();
+    alarms.reportKeyDeletion(this.encryptionKey);
+    alarms.subscribeClusterEvents(this.database.cluster.clusterIdentifier);
+    return alarms;
   }
 
   private publishParameters(): void {
@@ -181,6 +226,7 @@ export class DataStoreStack extends Stack {
     p.publish(STORE_PARAMETERS.clusterResourceId, cluster.clusterResourceIdentifier, 'Resource id of the Aurora cluster (rds-db:connect names it)');
     p.publish(STORE_PARAMETERS.masterSecretArn, this.database.masterSecret.secretArn, 'Secret of the master user (migrations only)');
     p.publish(STORE_PARAMETERS.cognitoSyncSecretArn, this.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
+    p.publish(STORE_PARAMETERS.alarmTopicArn, this.alarmTopic.topic.topicArn, 'The stage\'s alarm topic (encrypted; subscriptions from the configuration)');
     p.publish(STORE_PARAMETERS.dataKeyArn, this.encryptionKey.keyArn, 'The data key: storage, secrets, logs and queues of the data tier');
     p.publish(STORE_PARAMETERS.vpcId, this.network.vpc.vpcId, 'VPC of the data tier');
     for (const [group, selection] of [['database', this.network.databaseSubnets], ['functions', this.network.functionSubnets]] as const) {

@@ -8,6 +8,7 @@
 import { Annotations, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
@@ -18,6 +19,7 @@ import { DatabaseMigrations } from '../constructs/database-migrations';
 import { ImportedAuroraDatabase } from '../constructs/imported-database';
 import { IsolatedFunctions } from '../constructs/isolated-functions';
 import { SUBNET_GROUPS } from '../constructs/network';
+import { StageAlarms } from '../constructs/stage-alarms';
 import { PlatformUserPool } from '../constructs/user-pool';
 import { APP_LOGIN, removalPolicies, reservedConcurrency, STORE_PARAMETERS, subnetParameter } from './data-store-stack';
 
@@ -49,6 +51,8 @@ export class DataTierStack extends Stack {
   readonly migrations: DatabaseMigrations;
   /** The Cognito triggers that mirror users and add organization claims. */
   readonly cognitoTriggers: CognitoTriggers;
+  /** This stack's alarms (its dead-letter queue, the triggers, the migrations), sent to the stage's alarm topic. */
+  readonly alarms: StageAlarms;
 
   private readonly pathPrefix: string;
 
@@ -126,6 +130,7 @@ export class DataTierStack extends Stack {
       // Global per region: unless configured, unique to the account (`<app>-<env>-<account id>`).
       domainPrefix: config.auth.domainPrefix ?? `${this.namePrefix}-${this.account}`,
       deletionProtection: config.auth.deletionProtection,
+      email: config.auth.email,
       // Plain Retain outside dev: a deletion-protected pool cannot be deleted by a failed first create's rollback,
       // which would end in ROLLBACK_FAILED; retained, it is left aside (pool names need not be unique).
       removalPolicy: config.database.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -138,6 +143,19 @@ export class DataTierStack extends Stack {
       functions: this.functions,
       reservedConcurrentExecutions: reserved?.cognitoTriggers,
     });
+
+    this.alarms = new StageAlarms(this, 'Alarms', {
+      namePrefix: this.namePrefix,
+      topic: sns.Topic.fromTopicArn(this, 'AlarmTopic', this.read(STORE_PARAMETERS.alarmTopicArn)),
+      thresholds: config.alarms.thresholds,
+    });
+    this.alarms.watchDeadLetterQueue('data-tier', this.functions.deadLetterQueue);
+    this.alarms.watchFunctionErrors('post-confirmation', this.cognitoTriggers.postConfirmation,
+      'a confirmed user was not mirrored into the users table (the sign-up itself succeeded).');
+    this.alarms.watchFunctionErrors('pre-token-generation', this.cognitoTriggers.preTokenGeneration,
+      'Cognito refused sign-ins and token refreshes, since a failed trigger fails the sign-in.');
+    this.alarms.watchFunctionErrors('migrations', this.migrations.function,
+      'a migration or seed failed and the deploy rolled back; the database stays at the last version applied.');
 
     this.parameters = new ApplicationParameters(this, 'Parameters', { pathPrefix: this.pathPrefix });
     this.publishParameters();

@@ -80,10 +80,12 @@ describe('data stores', () => {
     });
   });
 
-  it('fails an unencrypted cluster, queue, file system or standalone instance, not a cluster instance', () => {
+  it('fails an unencrypted cluster, queue, topic, file system or standalone instance, not a cluster instance nor a keyed topic', () => {
     const t = template(
       {
         Queue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: false } },
+        Topic: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'alarms' } },
+        KeyedTopic: { Type: 'AWS::SNS::Topic', Properties: { KmsMasterKeyId: getAtt('Key', 'Arn') } },
         Files: { Type: 'AWS::EFS::FileSystem', Properties: {} },
         Standalone: { Type: 'AWS::RDS::DBInstance', Properties: { StorageEncrypted: 'false' } },
         Member: { Type: 'AWS::RDS::DBInstance', Properties: { DBClusterIdentifier: ref('Cluster') } },
@@ -95,6 +97,7 @@ describe('data stores', () => {
       'unencrypted-store Files',
       'unencrypted-store Queue',
       'unencrypted-store Standalone',
+      'unencrypted-store Topic',
     ]);
   });
 });

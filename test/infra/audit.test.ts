@@ -111,13 +111,15 @@ describe('the audit of the real app', () => {
       );
     });
 
-    it('names the key of every store of the stateful stack, and the one key is the data key with its alias', () => {
+    it('names the key of every store of the stateful stack: the data key with its alias, and the alarm topic’s own key', () => {
       const template = templateOf(stage);
       const audit = stackOf(stage);
-      const [keyId] = logicalIds(template, 'AWS::KMS::Key');
+      const [alarmKeyId, keyId] = logicalIds(template, 'AWS::KMS::Key');
+      const topics = logicalIds(template, 'AWS::SNS::Topic');
       const cluster = Object.values(resourcesOfType(template, 'AWS::RDS::DBCluster'))[0] as any;
       expect(audit.dataStores.find((s) => s.type === 'AWS::RDS::DBCluster')?.key).toBe(refOf(cluster.Properties.KmsKeyId));
       expect(audit.encryptionKeys).toEqual([
+        expect.objectContaining({ resource: alarmKeyId, aliases: [`alias/saas/${config.name}/alarms`], rotation: true, encrypts: topics }),
         expect.objectContaining({ resource: keyId, aliases: [`alias/saas/${config.name}/data`], rotation: true }),
       ]);
       // Function environments sit under Lambda's AWS managed key, the user pool under Cognito's own;
@@ -129,6 +131,7 @@ describe('the audit of the real app', () => {
         const expected =
           store.type === 'AWS::Cognito::UserPool' ? 'aws-owned Cognito service key'
           : store.type === 'AWS::Lambda::Function' ? 'aws-managed aws/lambda'
+          : store.type === 'AWS::SNS::Topic' ? `customer-managed ${alarmKeyId}`
           : `customer-managed ${keyId}`;
         expect(`${store.encryption} ${store.key}`).toBe(expected);
       }
@@ -138,9 +141,9 @@ describe('the audit of the real app', () => {
         logicalIds(template, 'AWS::SQS::Queue').length +
         logicalIds(template, 'AWS::RDS::DBCluster').length +
         logicalIds(template, 'AWS::RDS::DBInstance').length; // Performance Insights, one per instance
-      expect(audit.dataStores).toHaveLength(underDataKey + withEnvironment.length + logicalIds(template, 'AWS::Cognito::UserPool').length);
+      expect(audit.dataStores).toHaveLength(underDataKey + withEnvironment.length + logicalIds(template, 'AWS::Cognito::UserPool').length + topics.length);
       expect(audit.dataStores.filter((s) => s.type === 'AWS::Lambda::Function').map((s) => s.resource)).toEqual(withEnvironment.sort());
-      expect(audit.encryptionKeys[0].encrypts).toHaveLength(underDataKey);
+      expect(audit.encryptionKeys[1].encrypts).toHaveLength(underDataKey);
     });
 
     it('shows each ingress rule into the cluster and the proxy with its source group', () => {

@@ -55,9 +55,12 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     const secrets = statements.filter((s) => [].concat(s.Action).some((a: string) => a.startsWith('secretsmanager:')));
     expect(secrets).toHaveLength(1);
     expect(secrets[0].Resource).toBe(`{{resolve:ssm:/saas/${stage.toLowerCase()}/database/cognito-sync-secret-arn}}`);
-    // Nothing else but logs, the dead-letter queue and its key.
-    const other = statements.filter((s) => !rds.includes(s) && !secrets.includes(s)).flatMap((s) => [].concat(s.Action));
-    expect(other.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
+    // Nothing else but logs, the dead-letter queue, and the key through SQS (the queue) and Secrets Manager (the secret).
+    const other = statements.filter((s) => !rds.includes(s) && !secrets.includes(s));
+    expect(other.flatMap((s) => [].concat(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage']);
+    const region = 'eu-west-1';
+    expect(other.filter((s) => [].concat(s.Action).some((a: string) => a.startsWith('kms:'))).map((s) => s.Condition.StringEquals['kms:ViaService']).sort())
+      .toEqual([`secretsmanager.${region}.amazonaws.com`, `sqs.${region}.amazonaws.com`]);
   });
 
   test('the Data API endpoint sits in the function subnets', () => {

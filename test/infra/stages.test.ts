@@ -150,7 +150,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
         KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] },
         EnableIAMDatabaseAuthentication: true,
         EnableHttpEndpoint: true,
-        EnableCloudwatchLogsExports: ['postgresql'],
+        EnableCloudwatchLogsExports: ['postgresql', 'iam-db-auth-error'],
         Port: config.database.port,
         DBClusterIdentifier: `saas-${config.name}`,
         DatabaseName: 'saas',
@@ -200,15 +200,36 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       });
     });
 
-    it('exports its log into an encrypted group with a retention, created before it', () => {
+    it('keeps ALTER ROLE … PASSWORD text out of pg_stat_statements and out of the log of a failed statement (issue 21)', () => {
+      template(stage).hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
+        Parameters: Match.objectLike({
+          'pg_stat_statements.track_utility': '0',
+          log_min_error_statement: 'panic',
+          log_statement: 'none',
+        }),
+      });
+    });
+
+    it('exports the PostgreSQL log and the IAM authentication errors, each into an encrypted group with a retention, created before it', () => {
       const t = synth.templates[stage];
-      const [groupId, group] = Object.entries(resourcesOfType(t, 'AWS::Logs::LogGroup')).find(
-        ([, g]: [string, any]) => g.Properties.LogGroupName === `/aws/rds/cluster/saas-${config.name}/postgresql`,
-      )!;
-      expect(group.Properties.RetentionInDays).toBe(config.database.logRetentionDays);
-      expect(group.Properties.KmsKeyId).toBeDefined();
       const [, cluster] = onlyResource(t, 'AWS::RDS::DBCluster');
-      expect(cluster.DependsOn).toContain(groupId);
+      expect(cluster.Properties.EnableCloudwatchLogsExports).toEqual(['postgresql', 'iam-db-auth-error']);
+      for (const logType of cluster.Properties.EnableCloudwatchLogsExports) {
+        const [groupId, group] = Object.entries(resourcesOfType(t, 'AWS::Logs::LogGroup')).find(
+          ([, g]: [string, any]) => g.Properties.LogGroupName === `/aws/rds/cluster/saas-${config.name}/${logType}`,
+        )!;
+        expect(group.Properties.RetentionInDays).toBe(config.database.logRetentionDays);
+        expect(group.Properties.KmsKeyId).toBeDefined();
+        expect(cluster.DependsOn).toContain(groupId);
+      }
+    });
+
+    it('runs Database Insights in the configured mode: advanced, with 15 months of Performance Insights, in prod (issue 21)', () => {
+      const [, cluster] = onlyResource(synth.templates[stage], 'AWS::RDS::DBCluster');
+      const mode = config.database.databaseInsights;
+      expect(cluster.Properties.DatabaseInsightsMode).toBe(mode);
+      expect(mode).toBe(config.name === 'prod' ? 'advanced' : 'standard');
+      if (mode === 'advanced') expect(cluster.Properties.PerformanceInsightsRetentionPeriod).toBe(465);
     });
 
     it('never deletes data silently outside dev', () => {
@@ -361,7 +382,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       'network/application-client-security-group-id', 'auth/user-pool-id', 'auth/user-pool-arn', 'auth/web-client-id',
       'auth/domain', 'auth/issuer',
       // What the data tier stack reads of the stateful one.
-      'database/cluster-resource-id', 'key/data-key-arn', 'network/admin-client-security-group-id',
+      'database/cluster-resource-id', 'key/data-key-arn', 'network/admin-client-security-group-id', 'alarms/topic-arn',
       ...config.network.availabilityZones.flatMap((_, i) => [`network/database-subnet-${i + 1}`, `network/functions-subnet-${i + 1}`]),
     ];
 
@@ -412,6 +433,8 @@ describe.each(STAGES)('%s stage', (stage, config) => {
           // The data tier stack's functions have network-interface permissions of their own.
           'AwsSolutions-IAM5[…] @ FunctionsVpcAccessPolicy',
           ...(config.auth.mfa === 'optional' ? ['AwsSolutions-COG2 @ AuthUserPool'] : []),
+          // AWS Backup's service role policy, where a stage copies its backups (prod).
+          ...(config.database.backupCopies?.length ? ['AwsSolutions-IAM4[…] @ BackupPlanRole'] : []),
           // A stage that reserves no concurrency says why, on each function.
           ...(config.functions.reservedConcurrency === 'none'
             ? ['NetworkCloseDefaultSecurityGroupFunction', 'NetworkCloseDefaultSecurityGroupProviderframeworkonEvent', 'MigrationsFunction',
@@ -439,7 +462,7 @@ describe('prod differs from dev', () => {
     ['user pool deletion protection', (t: any) => onlyResource(t, 'AWS::Cognito::UserPool')[1].Properties.DeletionProtection, 'INACTIVE', 'ACTIVE'],
     ['threat protection', (t: any) => onlyResource(t, 'AWS::Cognito::UserPool')[1].Properties.UserPoolAddOns.AdvancedSecurityMode, 'AUDIT', 'ENFORCED'],
     ['instances', (t: any) => Object.keys(resourcesOfType(t, 'AWS::RDS::DBInstance')).length, 1, 3],
-    ['key deletion policy', (t: any) => onlyResource(t, 'AWS::KMS::Key')[1].DeletionPolicy, 'Delete', 'RetainExceptOnCreate'],
+    ['key deletion policy', (t: any) => [...new Set(Object.values(resourcesOfType(t, 'AWS::KMS::Key')).map((k: any) => k.DeletionPolicy))], ['Delete'], ['RetainExceptOnCreate']],
     ['reserved concurrency of a trigger', (t: any) => Object.entries(resourcesOfType(t, 'AWS::Lambda::Function'))
       .find(([id]) => id.startsWith('CognitoTriggersPostConfirmation'))![1].Properties.ReservedConcurrentExecutions, undefined, 20],
   ])('%s', (_what, read, devValue, prodValue) => {
