@@ -11,9 +11,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { auditTemplate, findAlarms, templateFailures, type CfnTemplate } from '../../lib/audit';
-import { ConfigError, loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
+import { ConfigError, loadEnvironmentConfig } from '../../lib/config';
 import { StageAlarms } from '../../lib/constructs/stage-alarms';
-import { resourcesOfType, synthesizedApp, type Synthesized } from './synth';
+import { resourcesOfType, SHIPPED_STAGES, type Synthesized, synthesizedApp } from './synth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -22,11 +22,7 @@ beforeAll(async () => {
   synth = await synthesizedApp();
 }, 600_000);
 
-const STAGES: [string, EnvironmentConfig][] = [
-  ['Dev', loadEnvironmentConfig('dev')],
-  ['Staging', loadEnvironmentConfig('staging')],
-  ['Prod', loadEnvironmentConfig('prod')],
-];
+const STAGES = SHIPPED_STAGES;
 
 const templateOf = (stage: string, name: 'DataStore' | 'DataTier'): any =>
   synth.stageStacks[stage].find((s) => s.displayName === `${stage}/${name}`)!.template;

@@ -10,8 +10,7 @@ import type { IConstruct } from 'constructs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { auditAssembly, auditDatabase, readCloudAssembly, renderJson, renderMarkdown, type AuditReport, type DatabaseAudit, type StackAudit } from '../../lib/audit';
-import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
-import { resourcesOfType, synthesize, synthesizedApp, type Synthesized } from './synth';
+import { resourcesOfType, SHIPPED_STAGES, synthesize, type Synthesized, synthesizedApp } from './synth';
 import { WeakenedDataTier, type Weaknesses } from './weakened-data-tier';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -26,11 +25,7 @@ beforeAll(async () => {
   report = auditAssembly(readCloudAssembly(synth.outdir), database);
 }, 600_000);
 
-const STAGES: [string, EnvironmentConfig][] = [
-  ['Dev', loadEnvironmentConfig('dev')],
-  ['Staging', loadEnvironmentConfig('staging')],
-  ['Prod', loadEnvironmentConfig('prod')],
-];
+const STAGES = SHIPPED_STAGES;
 
 /** The audit of one stack of `stage`: the stateful one unless named. */
 const stackOf = (stage: string, name: 'DataStore' | 'DataTier' = 'DataStore'): StackAudit => {

@@ -8,20 +8,15 @@
 import * as fs from 'node:fs';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DISABLED_GUARD_RULES } from '../../lib/compliance';
-import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
 import { AURORA_ENGINE_VERSION } from '../../lib/constructs/aurora-database';
-import { resourcesOfType, synthesizedApp, type Synthesized } from './synth';
+import { resourcesOfType, SHIPPED_STAGES, type Synthesized, synthesizedApp } from './synth';
 
 let synth: Synthesized;
 beforeAll(async () => {
   synth = await synthesizedApp();
 }, 600_000);
 
-const STAGES: [string, EnvironmentConfig][] = [
-  ['Dev', loadEnvironmentConfig('dev')],
-  ['Staging', loadEnvironmentConfig('staging')],
-  ['Prod', loadEnvironmentConfig('prod')],
-];
+const STAGES = SHIPPED_STAGES;
 
 const template = (stage: string) => Template.fromJSON(synth.templates[stage]);
 const onlyResource = (t: Record<string, any>, type: string) => {

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildApp, type BuiltApp } from '../../lib/app';
 import { readCloudAssembly, type StackArtifact } from '../../lib/audit';
+import { loadEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -19,6 +20,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
 }
+
+/** Each stage as shipped: its id in the assembly and its validated configuration. */
+export const SHIPPED_STAGES: readonly [string, EnvironmentConfig][] = [
+  ['Dev', loadEnvironmentConfig('dev')],
+  ['Staging', loadEnvironmentConfig('staging')],
+  ['Prod', loadEnvironmentConfig('prod')],
+];
 
 /** A synthesized app: its assembly directory and each stage's stacks. */
 export interface Synthesized {
