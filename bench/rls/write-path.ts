@@ -13,7 +13,7 @@
  * force it).
  */
 import type { BenchDatabase, BenchSession } from './database';
-import { beginAsOwner } from './context';
+import { beginAsAppUser, beginAsOwner } from './context';
 import { interleave, timed } from './measure';
 import { ratio, ratioInterval, summarize, type Interval, type Summary } from '../stats';
 
@@ -117,10 +117,7 @@ export async function benchWritePath(
 
   const appSide = (statement: (s: BenchSession) => Promise<number>): Side => ({
     session: db.app,
-    begin: async () => {
-      await db.app.exec('BEGIN; SET LOCAL ROLE app_user');
-      await db.app.query('SELECT set_app_user($1::uuid)', [userId]);
-    },
+    begin: () => beginAsAppUser(db.app, userId),
     end: () => db.app.exec('COMMIT'),
     statement,
   });
