@@ -12,9 +12,9 @@
  *   role it is a member of;
  * - PUBLIC may execute a function of the schema (extension members keep what they ship with).
  */
-import { fromPglite, migrate, type SqlFileSource } from '../../lambda/migrator';
-import { openEmbeddedDatabase } from '../local/pglite';
+import type { SqlFileSource } from '../../lambda/migrator';
 import type { CatalogClient } from '../schema/describe';
+import { withMigratedDatabase } from '../schema/generate';
 
 export type DatabaseFailureKind = 'table-without-forced-rls' | 'definer-without-pinned-search-path' | 'role-bypasses-rls' | 'public-executes-function';
 
@@ -258,14 +258,10 @@ export async function readDatabasePosture(client: CatalogClient, source: string)
  * The posture the migrations in `migrations` build: applied to an empty embedded database, then read.
  * `described` names them in the report (a directory relative to the project, never this machine's path).
  */
-export async function auditDatabase(migrations: SqlFileSource, described: string): Promise<DatabaseAudit> {
-  const db = await openEmbeddedDatabase();
-  try {
-    const { applied } = await migrate(fromPglite(db), { migrations });
+export function auditDatabase(migrations: SqlFileSource, described: string): Promise<DatabaseAudit> {
+  return withMigratedDatabase(migrations, (db, { applied }) => {
     const files = applied.map((a) => a.path.split('/').at(-1));
     const range = files.length === 0 ? 'no migration' : `${files[0]} … ${files.at(-1)} (${files.length} files)`;
-    return await readDatabasePosture(db, `${described}: ${range}, applied to an empty embedded PostgreSQL (PGlite)`);
-  } finally {
-    await db.close();
-  }
+    return readDatabasePosture(db, `${described}: ${range}, applied to an empty embedded PostgreSQL (PGlite)`);
+  });
 }
