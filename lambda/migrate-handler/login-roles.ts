@@ -40,11 +40,12 @@ export interface RoleClient {
 }
 
 /**
- * The NOLOGIN roles the migrations create (003, 011, 017, 019): no login may be named like one, and a login
+ * The NOLOGIN roles the migrations create (003, 011, 017, 019, 021): no login may be named like one, and a login
  * belongs to none of them but its own group. A test checks the list against the roles the schema uses.
  */
 export const SCHEMA_GROUPS = [
   'app_user', 'service_role', 'cognito_sync', 'rls_resolver', 'audit_writer', 'cognito_mirror', 'membership_keeper', 'user_mirror',
+  'migration_reader',
 ] as const;
 
 /** Refuses usernames that would need quoting, or that name a group or system role. */

@@ -5,8 +5,11 @@
  * the CDK app loads no function code; the handler validates every event against them (event.ts).
  */
 
-/** Group roles a login may join: the application and the Cognito mirror, nothing with more power. */
-export const LOGIN_GROUPS = ['app_user', 'cognito_sync'] as const;
+/**
+ * Group roles a login may join: the application, the Cognito mirror, and CI's reader of the migration history;
+ * nothing with more power.
+ */
+export const LOGIN_GROUPS = ['app_user', 'cognito_sync', 'migration_reader'] as const;
 export type LoginGroup = (typeof LOGIN_GROUPS)[number];
 
 /** One login role the handler creates or updates from its secret. */

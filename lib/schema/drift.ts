@@ -8,8 +8,8 @@
  * shows nothing, on PGlite (PostgreSQL 18) as on Aurora (PostgreSQL 15-17):
  * - roles the migrations do not create (logins, the CI login, rotation clones, other databases' roles) are not
  *   compared themselves; what they were given on the schema (a grant, a membership in one of its roles) is;
- * - a LOGIN role that is a member of exactly one login group (app_user, cognito_sync) is how a deploy makes its
- *   logins (the login sync; AWS's multi-user rotation clones one), not drift;
+ * - a LOGIN role that is a member of exactly one login group (app_user, cognito_sync, migration_reader) is how a
+ *   deploy makes its logins (the login sync; AWS's multi-user rotation clones one), not drift;
  * - the migrating user's own memberships in the schema's roles: PostgreSQL 16+ grants a CREATEROLE user ADMIN on
  *   every role it creates, and that user owns the schema anyway.
  * Owners read CURRENT_USER for the migrating user whatever its name (describe.ts), and extension versions are not

@@ -217,8 +217,11 @@ describe('structure', () => {
       SELECT pg_get_userbyid(p.proowner) FROM pg_proc p
        WHERE p.pronamespace IN ('public'::regnamespace, 'tenancy'::regnamespace) AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+      UNION
+      SELECT grantee::text FROM information_schema.role_table_grants WHERE table_schema = 'migration_history' AND grantee <> current_user
       ORDER BY 1`);
     expect(used.length).toBeGreaterThan(5);
+    expect(used.map((r) => r.role)).toContain('migration_reader');
     expect([...SCHEMA_GROUPS]).toEqual(expect.arrayContaining(used.map((r) => r.role)));
   });
 

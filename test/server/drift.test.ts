@@ -163,14 +163,9 @@ describeServer('db drift on a real server, as the Aurora-like owner', () => {
     expect(result.stdout).toContain('  extra    column nickname on table public.users\n             + nickname text\n');
   }, 120_000);
 
-  test('over the Data API through a CI-like login that may only read the history: no drift, then a dropped policy', async () => {
+  test('over the Data API as CI’s login (migration_reader: the history, nothing else): no drift, then a dropped policy', async () => {
     const database = await migratedCopy();
-    const ci = { username: `${serverTier!.prefix}_ci_${randomBytes(3).toString('hex')}`, password: randomBytes(24).toString('base64url') };
-    await withConnection(database.ownerUrl, (owner) =>
-      owner.query(`CREATE ROLE ${ci.username} LOGIN PASSWORD '${ci.password}';
-                   GRANT USAGE ON SCHEMA migration_history TO ${ci.username};
-                   GRANT SELECT ON ALL TABLES IN SCHEMA migration_history TO ${ci.username}`),
-    );
+    const ci = await createLogin(database, 'migration_reader');
     const CLUSTER = 'arn:aws:rds:eu-west-1:111122223333:cluster:saas-dev';
     const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/ci-Ab12Cd';
     const url = database.loginUrl(ci);

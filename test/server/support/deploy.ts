@@ -18,6 +18,8 @@ export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 export const MASTER_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/master-Ab12Cd';
 export const APP_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/app-login-Ef34Gh';
 export const SYNC_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/cognito-sync-login-Ij56Kl';
+/** CI's login: in no fixture event (its group arrives with 021), so a test adds it to `Logins` itself. */
+export const CI_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:saas/dev/database/ci-login-Mn78Op';
 
 /** The project's migrations, all of them or the first `count`. */
 export function projectMigrations(count?: number): SqlSource[] {
@@ -32,14 +34,15 @@ export function projectMigrations(count?: number): SqlSource[] {
 const event = (name: string) => JSON.parse(readFileSync(join(FIXTURES, 'custom-resource', `${name}.json`), 'utf8'));
 
 export interface Deployer {
-  /** The two logins' current credentials, as their secrets hold them. */
+  /** The logins' current credentials, as their secrets hold them. */
   readonly app: { username: string; password: string };
   readonly sync: { username: string; password: string };
+  readonly ci: { username: string; password: string };
   /** Every log line the handler wrote. */
   readonly logs: string[];
   /** Every statement the handler sent, with the user of the session that sent it. */
   readonly statements: { user: string; text: string }[];
-  /** New passwords in both login secrets, as a rotation leaves them. */
+  /** New passwords in the login secrets, as a rotation leaves them. */
   rotate(): void;
   /** One Create or Update of the migration resource with these files (and `properties` over the event's own). */
   deploy(
@@ -59,11 +62,13 @@ export function createDeployer(db: ServerDatabase): Deployer {
   const owner = new URL(db.ownerUrl);
   const app = { username: loginName('app'), password: '' };
   const sync = { username: loginName('sync'), password: '' };
+  const ci = { username: loginName('ci'), password: '' };
   const logs: string[] = [];
   const statements: { user: string; text: string }[] = [];
   const rotate = () => {
     app.password = randomBytes(24).toString('base64url');
     sync.password = randomBytes(24).toString('base64url');
+    ci.password = randomBytes(24).toString('base64url');
   };
   rotate();
 
@@ -73,6 +78,7 @@ export function createDeployer(db: ServerDatabase): Deployer {
   }));
   secretsMock.on(GetSecretValueCommand, { SecretId: APP_ARN }).callsFake(() => ({ SecretString: JSON.stringify({ ...app, masterarn: MASTER_ARN }) }));
   secretsMock.on(GetSecretValueCommand, { SecretId: SYNC_ARN }).callsFake(() => ({ SecretString: JSON.stringify({ ...sync, masterarn: MASTER_ARN }) }));
+  secretsMock.on(GetSecretValueCommand, { SecretId: CI_ARN }).callsFake(() => ({ SecretString: JSON.stringify({ ...ci, masterarn: MASTER_ARN }) }));
 
   /** Connects like the Lambda, minus TLS (the test server has none), to this database. */
   const connect: Connect = async (credentials) => {
@@ -90,6 +96,7 @@ export function createDeployer(db: ServerDatabase): Deployer {
   return {
     app,
     sync,
+    ci,
     logs,
     statements,
     rotate,

@@ -119,7 +119,7 @@ export function loginName(kind: string): string {
 
 /** A login role made the way the deploy makes it: syncLoginRole, run as the owner. */
 export async function createLogin(db: ServerDatabase, group: LoginGroup): Promise<Login> {
-  const login = { username: loginName(group === 'app_user' ? 'app' : 'sync'), password: randomBytes(24).toString('base64url'), group };
+  const login = { username: loginName({ app_user: 'app', cognito_sync: 'sync', migration_reader: 'ci' }[group]), password: randomBytes(24).toString('base64url'), group };
   await withConnection(db.ownerUrl, (owner) => syncLoginRole(owner, login));
   return login;
 }
