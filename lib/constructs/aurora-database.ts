@@ -321,6 +321,27 @@ export class AuroraDatabase extends Construct implements IAuroraDatabase {
   }
 
   /**
+   * Denies reading the master secret and every login's secret but those of `except` to the principals whose ARN
+   * matches one of `principalArnPatterns`, whatever their own policies allow: a resource-policy Deny, which no
+   * identity policy overrides. The promotion's roles get it, so CI reads its own login's secret and no other.
+   * Covers the logins added so far.
+   */
+  denySecretValues(principalArnPatterns: readonly string[], except: readonly SecretLogin[] = []): void {
+    const statement = new iam.PolicyStatement({
+      sid: 'DenySecretValue',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'aws:PrincipalArn': [...principalArnPatterns] } },
+    });
+    for (const secret of [this.masterSecret, ...this.addedLogins.map((login) => login.secret)]) {
+      if (except.some((login) => login.secret === secret)) continue;
+      secret.addToResourcePolicy(statement);
+    }
+  }
+
+  /**
    * Lets `grantee` call the RDS Data API on this cluster as `login` (read its
    * secret, run statements and transactions; or only `actions`), and nothing
    * else. The Cognito triggers use it. Unlike `DatabaseCluster.grantDataApiAccess`,

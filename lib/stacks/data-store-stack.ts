@@ -17,7 +17,7 @@
  * Why SSM parameters and not exports: a value passed between stacks by `Fn::ImportValue` becomes an export that
  * blocks every later update which would change it.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -35,6 +35,22 @@ import { StageAlarms } from '../constructs/stage-alarms';
 /** The application's login: IAM authentication only, through RDS Proxy. Both stacks name it. */
 export const APP_LOGIN = { username: 'app_login', memberOf: 'app_user' } as const;
 
+/** CI's login: reads the migration history (`db status`, `db drift`) over the Data API, and nothing else. */
+export const CI_LOGIN = { username: 'ci_login', memberOf: 'migration_reader' } as const;
+
+/**
+ * The roles CI works with, which may read the CI login's secret and no other of the database: the promotion's
+ * roles (`<app>-<env>-ci-*`, docs/operations.md) and the CDK bootstrap roles they assume, but for the
+ * CloudFormation execution role, which resolves the master password into the cluster.
+ */
+export function ciPrincipalArnPatterns(namePrefix: string): string[] {
+  const role = (name: string) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`;
+  return [
+    role(`${namePrefix}-ci-*`),
+    ...['deploy-role', 'file-publishing-role', 'image-publishing-role', 'lookup-role'].map((name) => role(`cdk-*-${name}-*`)),
+  ];
+}
+
 /**
  * The SSM parameters (below `/<app>/<env>/`) through which the stack after this one reads it. The names are the
  * contract between the two stacks; {@link subnetParameter} names one per subnet.
@@ -47,6 +63,7 @@ export const STORE_PARAMETERS = {
   clusterResourceId: 'database/cluster-resource-id',
   masterSecretArn: 'database/master-secret-arn',
   cognitoSyncSecretArn: 'database/cognito-sync-secret-arn',
+  ciSecretArn: 'database/ci-secret-arn',
   alarmTopicArn: 'alarms/topic-arn',
 } as const;
 
@@ -97,6 +114,8 @@ export class DataStoreStack extends Stack {
   readonly cognitoSyncLogin: LoginRole;
   /** The application's login: `app_login`, member of `app_user`, IAM authentication only. */
   readonly appLogin: IamLoginRole;
+  /** CI's login: `ci_login`, member of `migration_reader` (the migration history, nothing else); over the Data API. */
+  readonly ciLogin: LoginRole;
   /** SSM parameters and outputs under `/<app>/<env>/`. */
   readonly parameters: ApplicationParameters;
   /** The cluster's AWS Backup plan with copies to other regions or accounts, where configured (prod). */
@@ -159,6 +178,8 @@ export class DataStoreStack extends Stack {
     });
     this.cognitoSyncLogin = this.database.addLogin('CognitoSyncLogin', { username: 'cognito_sync_login', memberOf: 'cognito_sync' });
     this.appLogin = this.database.addIamLogin(APP_LOGIN);
+    this.ciLogin = this.database.addLogin('CiLogin', CI_LOGIN);
+    this.database.denySecretValues(ciPrincipalArnPatterns(this.namePrefix), [this.ciLogin]);
     this.proxySecurityGroups = new ProxySecurityGroups(this, 'Proxy', { vpc: this.network.vpc, database: this.database });
     this.proxy = new ApplicationProxy(this, 'ApplicationProxy', {
       proxyName: this.namePrefix,
@@ -226,6 +247,7 @@ export class DataStoreStack extends Stack {
     p.publish(STORE_PARAMETERS.clusterResourceId, cluster.clusterResourceIdentifier, 'Resource id of the Aurora cluster (rds-db:connect names it)');
     p.publish(STORE_PARAMETERS.masterSecretArn, this.database.masterSecret.secretArn, 'Secret of the master user (migrations only)');
     p.publish(STORE_PARAMETERS.cognitoSyncSecretArn, this.cognitoSyncLogin.secret.secretArn, 'Secret of the Cognito sync login (cognito_sync_login)');
+    p.publish(STORE_PARAMETERS.ciSecretArn, this.ciLogin.secret.secretArn, 'Secret of CI\'s login (ci_login): reads the migration history only');
     p.publish(STORE_PARAMETERS.alarmTopicArn, this.alarmTopic.topic.topicArn, 'The stage\'s alarm topic (encrypted; subscriptions from the configuration)');
     p.publish(STORE_PARAMETERS.dataKeyArn, this.encryptionKey.keyArn, 'The data key: storage, secrets, logs and queues of the data tier');
     p.publish(STORE_PARAMETERS.vpcId, this.network.vpc.vpcId, 'VPC of the data tier');

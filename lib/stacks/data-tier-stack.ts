@@ -21,7 +21,7 @@ import { IsolatedFunctions } from '../constructs/isolated-functions';
 import { SUBNET_GROUPS } from '../constructs/network';
 import { StageAlarms } from '../constructs/stage-alarms';
 import { PlatformUserPool } from '../constructs/user-pool';
-import { APP_LOGIN, removalPolicies, reservedConcurrency, STORE_PARAMETERS, subnetParameter } from './data-store-stack';
+import { APP_LOGIN, CI_LOGIN, removalPolicies, reservedConcurrency, STORE_PARAMETERS, subnetParameter } from './data-store-stack';
 
 /** Properties of a {@link DataTierStack}. */
 export interface DataTierStackProps extends StackProps {
@@ -47,6 +47,8 @@ export class DataTierStack extends Stack {
   readonly appLogin: IamLoginRole;
   /** The Cognito triggers' login: `cognito_sync_login`, member of `cognito_sync`; used over the Data API. */
   readonly cognitoSyncLogin: SecretLogin;
+  /** CI's login: `ci_login`, member of `migration_reader`; the promotion's status and drift steps use it. */
+  readonly ciLogin: SecretLogin;
   /** The custom resource that migrates the database on deploy. */
   readonly migrations: DatabaseMigrations;
   /** The Cognito triggers that mirror users and add organization claims. */
@@ -101,6 +103,10 @@ export class DataTierStack extends Stack {
       memberOf: 'cognito_sync',
       secret: this.database.importSecret('CognitoSyncLoginSecret', this.read(STORE_PARAMETERS.cognitoSyncSecretArn)),
     };
+    this.ciLogin = {
+      memberOf: CI_LOGIN.memberOf,
+      secret: this.database.importSecret('CiLoginSecret', this.read(STORE_PARAMETERS.ciSecretArn)),
+    };
     this.appLogin = { ...APP_LOGIN, authentication: 'iam' };
 
     this.migrations = new DatabaseMigrations(this, 'Migrations', {
@@ -109,7 +115,7 @@ export class DataTierStack extends Stack {
       writerClientSecurityGroup: securityGroup('AdminClientSecurityGroup', STORE_PARAMETERS.adminClientSecurityGroupId),
       // The endpoints the function and its provider call are the stateful stack's, deployed before this one.
       networkDependencies: [],
-      logins: [this.cognitoSyncLogin],
+      logins: [this.cognitoSyncLogin, this.ciLogin],
       iamLogins: [this.appLogin],
       allowSeeds: config.database.seedsEnabled,
       // CI passes `-c deployId=<run id>` to re-run on every deploy; a plain synth stays repeatable.

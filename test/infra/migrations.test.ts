@@ -43,7 +43,7 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     expect(resource.Properties.DeployId).toBeUndefined();
     expect(Number(resource.Properties.ServiceTimeout)).toBe(600 + 120);
     expect(resource.Properties.AllowSeeds).toBe(stage === 'Prod' ? 'false' : 'true');
-    expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['cognito_sync']);
+    expect(resource.Properties.Logins.map((l: any) => l.MemberOf)).toEqual(['cognito_sync', 'migration_reader']);
     // The application login authenticates with IAM through the proxy: created without a password, given rds_iam.
     expect(resource.Properties.IamLogins).toEqual([{ Username: 'app_login', MemberOf: 'app_user' }]);
     expect(resource.Properties.ServiceToken['Fn::GetAtt'][0]).toMatch(/^MigrationsProviderframeworkonEvent/);
@@ -89,6 +89,7 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     const secretRead = statements.find((s: any) => ([] as string[]).concat(s.Action).includes('secretsmanager:GetSecretValue'));
     const name = stage.toLowerCase();
     expect([...secretRead.Resource].sort()).toEqual([
+      `{{resolve:ssm:/saas/${name}/database/ci-secret-arn}}`,
       `{{resolve:ssm:/saas/${name}/database/cognito-sync-secret-arn}}`,
       `{{resolve:ssm:/saas/${name}/database/master-secret-arn}}`,
     ]);
@@ -97,6 +98,7 @@ describe.each(['Dev', 'Prod'])('%s', (stage) => {
     const value = (suffix: string) => JSON.stringify(parameters.find((p) => p.Properties.Name === `/saas/${name}/database/${suffix}`)!.Properties.Value);
     expect(value('master-secret-arn')).toMatch(/"Ref":"DatabaseClusterSecretAttachment/);
     expect(value('cognito-sync-secret-arn')).toMatch(/"Ref":"DatabaseCognitoSyncLoginSecret/);
+    expect(value('ci-secret-arn')).toMatch(/"Ref":"DatabaseCiLoginSecret/);
   });
 });
 

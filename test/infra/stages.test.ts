@@ -249,7 +249,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
   describe('secrets', () => {
     it('generates every credential in Secrets Manager, encrypted with the key', () => {
       const secrets = Object.values(resourcesOfType(synth.templates[stage], 'AWS::SecretsManager::Secret')) as any[];
-      expect(secrets).toHaveLength(2);
+      expect(secrets).toHaveLength(3);
       for (const secret of secrets) {
         expect(secret.Properties.SecretString).toBeUndefined();
         expect(secret.Properties.GenerateSecretString.GenerateStringKey).toBe('password');
@@ -257,12 +257,14 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       }
       // The application login authenticates with IAM: it has no password, so no secret.
       expect(secrets.map((s) => s.Properties.Name).sort()).toEqual([
+        `saas/${config.name}/database/ci-login`,
         `saas/${config.name}/database/cognito-sync-login`,
         `saas/${config.name}/database/master`,
       ]);
       const templates = JSON.stringify(secrets.map((s) => s.Properties.GenerateSecretString.SecretStringTemplate));
       expect(templates).not.toContain('app_login');
       expect(templates).toContain('\\"username\\":\\"cognito_sync_login\\"');
+      expect(templates).toContain('\\"username\\":\\"ci_login\\"');
       expect(templates).toContain('\\"username\\":\\"platform_admin\\"');
       expect(templates).toContain('\\"masterarn\\"');
     });
@@ -271,6 +273,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
       const t = template(stage);
       const schedules = Object.values(resourcesOfType(synth.templates[stage], 'AWS::SecretsManager::RotationSchedule')) as any[];
       expect(schedules.map((s) => s.Properties.HostedRotationLambda.RotationType).sort()).toEqual([
+        'PostgreSQLMultiUser',
         'PostgreSQLMultiUser',
         'PostgreSQLSingleUser',
       ]);
@@ -373,7 +376,7 @@ describe.each(STAGES)('%s stage', (stage, config) => {
     const names = [
       'database/cluster-endpoint', 'database/reader-endpoint', 'database/port', 'database/name', 'database/cluster-arn',
       'database/proxy-endpoint', 'database/proxy-port', 'database/proxy-username', 'database/proxy-arn', 'database/master-secret-arn',
-      'database/cognito-sync-secret-arn', 'network/vpc-id',
+      'database/cognito-sync-secret-arn', 'database/ci-secret-arn', 'network/vpc-id',
       'network/application-client-security-group-id', 'auth/user-pool-id', 'auth/user-pool-arn', 'auth/web-client-id',
       'auth/domain', 'auth/issuer',
       // What the data tier stack reads of the stateful one.
