@@ -10,6 +10,7 @@
  * - a data store is unencrypted;
  * - a path into the database is public (0.0.0.0/0 or ::/0 ingress, a publicly accessible instance);
  * - a secret has no rotation, or its value is written in the template;
+ * - a cluster's master secret denies its value to no one (CI could act as the master user);
  * - a wildcard in an identity policy's Allow statement has no acknowledged reason;
  * - an RDS Proxy reads a secret rotated with alternating users (day 30: it has no credentials for the clone);
  * - a custom resource has no ServiceTimeout (a lost answer holds the deploy for an hour);
@@ -46,7 +47,7 @@ import {
   type UserPoolProtection,
 } from './data-protection';
 import type { DatabaseAudit } from './database';
-import { findSecrets, secretsWithoutRotation, type SecretFacts } from './secrets';
+import { findSecrets, masterSecretsDeniedToNoOne, secretsWithoutRotation, type SecretFacts } from './secrets';
 import {
   customResourcesWithoutTimeout,
   findDeployFacts,
@@ -96,6 +97,7 @@ export type FailureKind =
   | 'public-database-path'
   | 'secret-without-rotation'
   | 'secret-value-in-template'
+  | 'master-secret-denied-to-no-one'
   | 'unexplained-wildcard'
   | 'proxy-secret-alternating-users'
   | 'custom-resource-without-timeout'
@@ -197,6 +199,12 @@ export function templateFailures(audit: TemplateAudit, stack?: string): Failure[
   }
   for (const secret of secretsWithoutRotation(audit.secrets)) {
     fail('secret-without-rotation', secret.resource, `secret ${secret.name ?? secret.resource} has no rotation schedule`);
+  }
+  for (const secret of masterSecretsDeniedToNoOne(audit.secrets)) {
+    fail('master-secret-denied-to-no-one', secret.resource,
+      `secret ${secret.name ?? secret.resource}, the master user's of ${secret.masterOf.join(', ')}, denies its value to no one: any role ` +
+        'allowed secretsmanager:GetSecretValue (CI\'s among them) can act as the master user; deny it to the roles that must not ' +
+        '(AuroraDatabase.denySecretValues)');
   }
   for (const secret of audit.secrets.filter((s) => s.value === 'literal')) {
     fail('secret-value-in-template', secret.resource, `secret ${secret.name ?? secret.resource} has its value written in the template`);

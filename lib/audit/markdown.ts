@@ -282,7 +282,7 @@ function renderStack(out: string[], s: StackAudit, several: boolean): void {
   out.push('', `${h} Secrets and rotation`, '');
   out.push(
     table(
-      ['secret', 'name', 'key', 'value', 'rotation', 'rotated by', 'attached to', 'on delete'],
+      ['secret', 'name', 'key', 'value', 'rotation', 'rotated by', 'attached to', 'value denied to', 'on delete'],
       s.secrets.map((x) => [
         code(x.resource),
         x.name ?? '',
@@ -291,6 +291,7 @@ function renderStack(out: string[], s: StackAudit, several: boolean): void {
         x.rotation ? `${x.rotation.every}${x.rotation.rotateImmediately ? ', rotates on deploy' : ', first rotation after one interval'}` : '**none**',
         x.rotation ? `${x.rotation.rotatedBy}${x.rotation.masterSecret ? ` (as ${code(x.rotation.masterSecret)})` : ''}` : '',
         x.attachedTo ? code(x.attachedTo) : '',
+        x.valueDeniedTo.map(code).join(', ') || (x.masterOf.length > 0 ? '**no one**' : 'no one'),
         x.onDelete,
       ]),
     ),

@@ -1,11 +1,13 @@
 /**
- * Every Secrets Manager secret with its key, how its value is made, and its
- * rotation schedule. A rotation schedule names its secret directly or through
+ * Every Secrets Manager secret with its key, how its value is made, its
+ * rotation schedule, and to whom its resource policy denies the value. A
+ * rotation schedule or resource policy names its secret directly or through
  * the secret's target attachment (whose Ref is the secret's ARN); both are
  * followed.
  */
 import {
   deletionPolicy,
+  asList,
   asObject,
   isTrue,
   prop,
@@ -44,6 +46,10 @@ export interface SecretFacts {
   readonly attachedTo?: string;
   readonly rotation?: Rotation;
   readonly onDelete: string;
+  /** Principal ARN patterns its resource policy denies `secretsmanager:GetSecretValue` to, whatever they are allowed. */
+  readonly valueDeniedTo: string[];
+  /** Logical ids of the database clusters whose master password it holds. */
+  readonly masterOf: string[];
 }
 
 /** Every secret of `template`, sorted by logical id. */
@@ -58,6 +64,8 @@ export function findSecrets(template: CfnTemplate): SecretFacts[] {
       : target;
   };
   const schedules = resourcesOfType(template, 'AWS::SecretsManager::RotationSchedule');
+  const policies = resourcesOfType(template, 'AWS::SecretsManager::ResourcePolicy');
+  const clusters = resourcesOfType(template, 'AWS::RDS::DBCluster');
 
   return resourcesOfType(template, 'AWS::SecretsManager::Secret').map(({ logicalId, resource }) => {
     const attachment = attachments.find((a) => referencedResource(template, prop(a.resource, 'SecretId')) === logicalId);
@@ -72,7 +80,36 @@ export function findSecrets(template: CfnTemplate): SecretFacts[] {
       ...(attachedTo ? { attachedTo } : {}),
       ...(schedule ? { rotation: rotation(template, schedule.logicalId, schedule.resource, secretOf) } : {}),
       onDelete: deletionPolicy(resource),
+      valueDeniedTo: policies
+        .filter((p) => secretOf(prop(p.resource, 'SecretId')) === logicalId)
+        .flatMap((p) => principalsDeniedTheValue(prop(p.resource, 'ResourcePolicy'))),
+      masterOf: clusters
+        .filter((c) => refersTo(prop(c.resource, 'MasterUserPassword'), [logicalId, ...(attachment ? [attachment.logicalId] : [])]))
+        .map((c) => c.logicalId),
     };
+  });
+}
+
+/** Whether `value` (a dynamic reference built with Fn::Join, say) holds a Ref to one of `logicalIds`. */
+function refersTo(value: unknown, logicalIds: readonly string[]): boolean {
+  const text = JSON.stringify(value ?? null);
+  return logicalIds.some((id) => text.includes(`{"Ref":"${id}"}`));
+}
+
+/** The `aws:PrincipalArn` patterns of the policy's Deny statements on GetSecretValue (for every principal). */
+function principalsDeniedTheValue(document: unknown): string[] {
+  return asList(asObject(document)?.Statement).flatMap((entry) => {
+    const statement = asObject(entry);
+    const actions = asList(statement?.Action).map(render);
+    if (statement?.Effect !== 'Deny' || !actions.some((a) => a === 'secretsmanager:GetSecretValue' || a === 'secretsmanager:*' || a === '*')) return [];
+    const principal = asObject(statement.Principal);
+    if (statement.Principal !== '*' && render(principal?.AWS) !== '*') return [];
+    const conditions = asObject(statement.Condition);
+    if (conditions === undefined) return ['*'];
+    const arnLike = asObject(conditions.ArnLike) ?? asObject(conditions.ArnEquals) ?? asObject(conditions.StringLike) ?? asObject(conditions.StringEquals);
+    return Object.keys(conditions).length === 1 && arnLike && Object.keys(arnLike).length === 1 && arnLike['aws:PrincipalArn'] !== undefined
+      ? asList(arnLike['aws:PrincipalArn']).map(render)
+      : [];
   });
 }
 
@@ -108,6 +145,11 @@ function rotation(
     rotateImmediately: prop(schedule, 'RotateImmediatelyOnUpdate') === undefined || isTrue(prop(schedule, 'RotateImmediatelyOnUpdate')),
     ...(master ? { masterSecret: master } : {}),
   };
+}
+
+/** The master secrets of clusters whose resource policy denies the value to no principal: whoever deploys may read them. */
+export function masterSecretsDeniedToNoOne(secrets: readonly SecretFacts[]): SecretFacts[] {
+  return secrets.filter((s) => s.masterOf.length > 0 && s.valueDeniedTo.length === 0);
 }
 
 /** Secrets that have no rotation schedule (or one without a schedule expression). */

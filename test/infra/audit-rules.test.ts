@@ -175,6 +175,51 @@ describe('secrets', () => {
   });
 });
 
+describe('the master secret', () => {
+  const master = (statements: unknown[]) =>
+    template(
+      {
+        Master: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: {} } },
+        Attachment: { Type: 'AWS::SecretsManager::SecretTargetAttachment', Properties: { SecretId: ref('Master'), TargetId: ref('Cluster') } },
+        Rotation: {
+          Type: 'AWS::SecretsManager::RotationSchedule',
+          Properties: { SecretId: ref('Attachment'), RotationRules: { ScheduleExpression: 'rate(30 days)' }, HostedRotationLambda: { RotationType: 'PostgreSQLSingleUser' } },
+        },
+        ...(statements.length > 0
+          ? { Policy: { Type: 'AWS::SecretsManager::ResourcePolicy', Properties: { SecretId: ref('Attachment'), ResourcePolicy: { Version: '2012-10-17', Statement: statements } } } }
+          : {}),
+      },
+      { MasterUserPassword: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', ref('Master'), ':SecretString:password::}}']] } },
+    );
+  const ci = 'arn:aws:iam::111122223333:role/app-dev-ci-*';
+  const denyToCi = { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'secretsmanager:GetSecretValue', Resource: '*', Condition: { ArnLike: { 'aws:PrincipalArn': [ci] } } };
+
+  it('fails a cluster’s master secret whose resource policy denies its value to no one, naming the cluster', () => {
+    expect(kinds(master([]))).toEqual(['master-secret-denied-to-no-one Master']);
+    // Denying deletion, or denying the value to some principals only under other conditions, denies it to no one named.
+    const deleteOnly = { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'secretsmanager:DeleteSecret', Resource: '*' };
+    const otherCondition = { ...denyToCi, Condition: { ArnLike: { 'aws:PrincipalArn': [ci] }, Bool: { 'aws:SecureTransport': 'false' } } };
+    const allow = { ...denyToCi, Effect: 'Allow' };
+    expect(kinds(master([deleteOnly, otherCondition, allow]))).toEqual(['master-secret-denied-to-no-one Master']);
+    expect(templateFailures(auditTemplate(master([])))[0].message).toMatch(/^secret Master, the master user's of Cluster, denies its value to no one/);
+  });
+
+  it('passes one that denies its value to CI’s roles, and reports to whom', () => {
+    const audit = auditTemplate(master([denyToCi]));
+    expect(kinds(master([denyToCi]))).toEqual([]);
+    expect(audit.secrets).toEqual([expect.objectContaining({ resource: 'Master', masterOf: ['Cluster'], valueDeniedTo: [ci] })]);
+  });
+
+  it('asks nothing of a secret that is no cluster’s master', () => {
+    const login = template({
+      Login: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: {} } },
+      Rotation: { Type: 'AWS::SecretsManager::RotationSchedule', Properties: { SecretId: ref('Login'), RotationRules: { ScheduleExpression: 'rate(30 days)' }, HostedRotationLambda: { RotationType: 'PostgreSQLMultiUser' } } },
+    });
+    expect(kinds(login)).toEqual([]);
+    expect(auditTemplate(login).secrets).toEqual([expect.objectContaining({ resource: 'Login', masterOf: [], valueDeniedTo: [] })]);
+  });
+});
+
 describe('deploys on day 1, day 2 and day 30', () => {
   const secret = (rotationType: string) => ({
     Secret: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: {} } },

@@ -85,8 +85,18 @@ describe('the audit of the real app', () => {
         expect(secret.key).toBe(refOf(template.Resources[secret.resource].Properties.KmsKeyId));
         expect(secret.value).toBe('generated');
       }
-      // One login with a password (the Cognito triggers'); the application's authenticates with IAM and has none.
-      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser')).toHaveLength(1);
+      // Two logins with a password (the Cognito triggers' and CI's); the application's authenticates with IAM and has none.
+      expect(audit.secrets.filter((s) => s.rotation?.rotatedBy === 'hosted PostgreSQLMultiUser').map((s) => s.name)).toEqual([
+        `saas/${config.name}/database/ci-login`,
+        `saas/${config.name}/database/cognito-sync-login`,
+      ]);
+      // The master secret is the cluster's, and CI's roles may not read it; CI's own secret is the one they may.
+      const ci = `arn:<AWS::Partition>:iam::<AWS::AccountId>:role/saas-${config.name}-ci-*`;
+      const byName = (name: string) => audit.secrets.find((s) => s.name === `saas/${config.name}/database/${name}`)!;
+      expect(byName('master').masterOf).toEqual([logicalIds(template, 'AWS::RDS::DBCluster')[0]]);
+      expect(byName('master').valueDeniedTo).toContain(ci);
+      expect(byName('cognito-sync-login').valueDeniedTo).toContain(ci);
+      expect(byName('ci-login').valueDeniedTo).toEqual([]);
       // RDS Proxy reads no secret at all.
       expect(audit.deploys.proxies).toEqual([expect.objectContaining({ defaultAuthScheme: 'IAM_AUTH', secrets: [] })]);
     });
