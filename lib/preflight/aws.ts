@@ -6,6 +6,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -21,6 +22,8 @@ export interface PreflightClients {
   readonly rds: RDSClient;
   readonly cloudFormation: CloudFormationClient;
   readonly ssm: SSMClient;
+  /** IAM is global; its client answers for the account whatever the region. */
+  readonly iam: IAMClient;
   /** The SES client of `region`. */
   sesv2(region: string): SESv2Client;
 }
@@ -39,6 +42,7 @@ export function createClients(region: string): PreflightClients {
     rds: new RDSClient(config),
     cloudFormation: new CloudFormationClient(config),
     ssm: new SSMClient(config),
+    iam: new IAMClient(config),
     sesv2(sesRegion: string) {
       let client = ses.get(sesRegion);
       if (!client) ses.set(sesRegion, (client = new SESv2Client({ ...config, region: sesRegion })));

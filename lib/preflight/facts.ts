@@ -1,7 +1,7 @@
 /**
  * The facts a first deploy depends on, read from the templates of every stack of a stage: Lambda
- * reservations, Cognito prefix domains, Aurora engines and instance classes, and the SES identities user
- * pools send from. Values may be intrinsics over pseudo parameters (a domain prefix derived from the
+ * reservations, Cognito prefix domains, Aurora engines and instance classes, the SES identities user
+ * pools send from, and the secrets with to whom they deny their value. Values may be intrinsics over pseudo parameters (a domain prefix derived from the
  * account, an ARN built from the region); those are resolved for the account and region being checked.
  * Pure: nothing here calls AWS.
  */
@@ -45,6 +45,20 @@ export interface DatabaseCluster {
   readonly instanceClasses: readonly string[];
   readonly minCapacity?: number;
   readonly maxCapacity?: number;
+  /** `DBClusterIdentifier`, when the template names the cluster. */
+  readonly identifier?: string;
+}
+
+/** A Secrets Manager secret of the stage. */
+export interface SecretFact {
+  readonly stack: StageStack;
+  readonly logicalId: string;
+  /** Its `Name`, when the template gives one. */
+  readonly name?: string;
+  /** Principal ARN patterns its resource policy denies `secretsmanager:GetSecretValue` to (resolved). */
+  readonly valueDeniedTo: readonly string[];
+  /** Names of the SSM parameters of the same stack that publish its ARN. */
+  readonly publishedAs: readonly string[];
 }
 
 /** A user pool that sends e-mail through SES. */
@@ -63,13 +77,20 @@ export interface StageFacts {
   readonly userPoolDomains: readonly UserPoolDomain[];
   readonly databaseClusters: readonly DatabaseCluster[];
   readonly emailSenders: readonly EmailSender[];
+  readonly secrets: readonly SecretFact[];
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 
 /** Reads the facts of every stack of the stage. */
 export function stageFacts(stacks: readonly StageStack[], target: DeployTarget): StageFacts {
-  const facts = { reservations: [] as LambdaReservation[], userPoolDomains: [] as UserPoolDomain[], databaseClusters: [] as DatabaseCluster[], emailSenders: [] as EmailSender[] };
+  const facts = {
+    reservations: [] as LambdaReservation[],
+    userPoolDomains: [] as UserPoolDomain[],
+    databaseClusters: [] as DatabaseCluster[],
+    emailSenders: [] as EmailSender[],
+    secrets: [] as SecretFact[],
+  };
   for (const stack of stacks) {
     const resources = Object.entries(stack.template.Resources ?? {}) as [string, Resource][];
     const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
@@ -103,6 +124,7 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
         instanceClasses: [...new Set(instanceClasses)].sort(),
         ...optional('minCapacity', numberOrUndefined(scaling.MinCapacity)),
         ...optional('maxCapacity', numberOrUndefined(scaling.MaxCapacity)),
+        ...optional('identifier', resolve(p.DBClusterIdentifier, target)),
       });
     }
     for (const [logicalId, r] of ofType('AWS::Cognito::UserPool')) {
@@ -115,8 +137,31 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
         ...optional('from', resolve(email.From, target)),
       });
     }
+    for (const [logicalId, r] of ofType('AWS::SecretsManager::Secret')) {
+      // Policies and parameters name the secret or its attachment to the cluster, whose Ref is the same ARN.
+      const ids = new Set([logicalId, ...ofType('AWS::SecretsManager::SecretTargetAttachment').filter(([, a]) => refTo(a.Properties?.SecretId) === logicalId).map(([id]) => id)]);
+      const names = (type: string, key: string) => ofType(type).filter(([, x]) => ids.has(refTo(x.Properties?.[key]) ?? ''));
+      facts.secrets.push({
+        stack,
+        logicalId,
+        ...optional('name', resolve(r.Properties?.Name, target)),
+        valueDeniedTo: names('AWS::SecretsManager::ResourcePolicy', 'SecretId').flatMap(([, policy]) => principalsDeniedTheValue(policy.Properties?.ResourcePolicy, target)),
+        publishedAs: names('AWS::SSM::Parameter', 'Value').map(([, parameter]) => resolve(parameter.Properties?.Name, target)).filter((n): n is string => n !== undefined),
+      });
+    }
   }
   return facts;
+}
+
+/** The `aws:PrincipalArn` patterns of a resource policy's Deny statements on `secretsmanager:GetSecretValue`. */
+function principalsDeniedTheValue(document: unknown, target: DeployTarget): string[] {
+  const statements = (document as { Statement?: unknown } | undefined)?.Statement;
+  return (Array.isArray(statements) ? statements : []).flatMap((statement: Record<string, unknown>) => {
+    const actions = [statement.Action].flat();
+    if (statement.Effect !== 'Deny' || !actions.includes('secretsmanager:GetSecretValue')) return [];
+    const patterns = (statement.Condition as Record<string, Record<string, unknown>> | undefined)?.ArnLike?.['aws:PrincipalArn'];
+    return [patterns ?? []].flat().map((pattern) => resolve(pattern, target)).filter((p): p is string => p !== undefined);
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { AccessDeniedError, call, CredentialsError, firstLine, type PreflightCli
 import { type Check, type CheckContext, type CheckResult, fail } from './check';
 import { auroraEngine } from './checks/aurora-engine';
 import { cdkBootstrap } from './checks/cdk-bootstrap';
+import { ciAccess } from './checks/ci-access';
 import { cognitoDomain } from './checks/cognito-domain';
 import { deployTarget } from './checks/deploy-target';
 import { lambdaConcurrency } from './checks/lambda-concurrency';
@@ -18,7 +19,7 @@ import { DeployedStacks } from './deployed-stacks';
 import { type DeployTarget, stageFacts } from './facts';
 
 /** Every check, in the order the report lists them. */
-export const CHECKS: readonly Check[] = [deployTarget, stackState, cdkBootstrap, lambdaConcurrency, cognitoDomain, auroraEngine, sesIdentity];
+export const CHECKS: readonly Check[] = [deployTarget, stackState, cdkBootstrap, lambdaConcurrency, cognitoDomain, auroraEngine, sesIdentity, ciAccess];
 
 /** How to run a preflight; everything that touches AWS or the disk is passed in. */
 export interface PreflightOptions {

@@ -46,8 +46,26 @@ describe.each(['Dev', 'Staging', 'Prod'])('the facts of stage %s', (stageId) => 
     expect(facts.emailSenders).toHaveLength(senders.length);
   });
 
+  test('the secrets CI may not read, its own secret, and the cluster it calls: what the ci access check asks about', async () => {
+    const env = stageId.toLowerCase();
+    const facts = stageFacts(stacks, TARGET);
+    const denied = (name: string) => facts.secrets.find((s) => s.name === `saas/${env}/database/${name}`)!.valueDeniedTo;
+    expect(denied('master')).toContain(`arn:aws:iam::${TARGET.account}:role/saas-${env}-ci-*`);
+    expect(denied('cognito-sync-login')).toContain(`arn:aws:iam::${TARGET.account}:role/saas-${env}-ci-*`);
+    expect(denied('ci-login')).toEqual([]);
+    expect(facts.secrets.filter((s) => s.publishedAs.includes(`/saas/${env}/database/ci-secret-arn`)).map((s) => s.name)).toEqual([`saas/${env}/database/ci-login`]);
+    expect(facts.databaseClusters.map((c) => c.identifier)).toEqual([`saas-${env}`]);
+
+    healthyFirstDeploy(env);
+    const report = await preflight({ stage: env, region: 'eu-west-1', clientsFor: createClients, synthesize: () => stacks });
+    expect(formatResult(report.results.find((r) => r.name === 'ci access')!)).toBe(
+      `ci access: role saas-${env}-ci-deploy; reads saas/${env}/database/ci-login; ` +
+        `denied by resource policy saas/${env}/database/master, saas/${env}/database/cognito-sync-login; Data API on saas-${env} -> PASS`,
+    );
+  });
+
   test('in a new account limited to 10 concurrent executions, any reservation fails the lambda check (issue 20)', async () => {
-    healthyFirstDeploy();
+    healthyFirstDeploy(stageId.toLowerCase());
     mocks.lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
     const report = await preflight({ stage: stageId.toLowerCase(), region: 'eu-west-1', clientsFor: createClients, synthesize: () => stacks });
     const total = stageFacts(stacks, TARGET).reservations.reduce((sum, r) => sum + r.reserved, 0);

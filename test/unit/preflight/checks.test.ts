@@ -4,6 +4,7 @@
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeUserPoolDomainCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { DescribeDBEngineVersionsCommand, DescribeOrderableDBInstanceOptionsCommand } from '@aws-sdk/client-rds';
 import { GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
@@ -15,6 +16,8 @@ import {
   ACCOUNT,
   APP_STACK,
   awsError,
+  CI_ROLE,
+  ciRoleAllows,
   deployed,
   healthyFirstDeploy,
   lineOf,
@@ -41,6 +44,7 @@ test('a healthy first deploy passes every check, SES skipped, one line each', as
     'cognito domain: prefix "saas-dev-login" in eu-west-1, free -> PASS',
     'aurora engine: aurora-postgresql 17.5 in eu-west-1: available, capacity 0-4 ACU within 0-256, db.serverless orderable -> PASS',
     "ses identity: no user pool names an SES identity -> SKIP: the stage's user pools send with Cognito's default sender",
+    'ci access: role saas-dev-ci-deploy; reads saas/dev/database/ci-login; denied by resource policy saas/dev/database/master; Data API on saas-dev -> PASS',
   ]);
 });
 
@@ -313,6 +317,60 @@ describe('stack state', () => {
   });
 });
 
+describe('ci access', () => {
+  const ciLine = async (stacks = stageStacks()) => lineOf((await runPreflight(stacks)).results, 'ci access');
+
+  test('fails when the deploy role does not exist under the name the secrets deny', async () => {
+    mocks.iam.on(GetRoleCommand, { RoleName: CI_ROLE }).rejects(awsError('NoSuchEntityException', 'The role with name saas-dev-ci-deploy cannot be found.'));
+    expect(formatResult(await ciLine())).toBe(
+      'ci access: role saas-dev-ci-deploy: not found -> FAIL: create the deploy role under this name (docs/operations.md, First deploy, step 3): ' +
+        "a role named otherwise is not denied the database's secrets",
+    );
+  });
+
+  test('fails when the role’s own policies let it read the master secret, naming it', async () => {
+    ciRoleAllows.add(`secretsmanager:GetSecretValue arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:saas/dev/database/`);
+    expect(await ciLine()).toMatchObject({
+      status: 'FAIL',
+      reason: "its policies allow reading saas/dev/database/master (only the secrets' Deny stops it): remove that grant",
+    });
+  });
+
+  test('fails when it could not log in or call the Data API as the workflow does', async () => {
+    ciRoleAllows.clear();
+    ciRoleAllows.add(`rds-data:ExecuteStatement arn:aws:rds:${REGION}:${ACCOUNT}:cluster:saas-dev`);
+    expect((await ciLine()).reason).toBe(
+      'it may not read saas/dev/database/ci-login: the drift and status steps could not log in; ' +
+        'it may not call rds-data:BeginTransaction, rds-data:RollbackTransaction on cluster saas-dev',
+    );
+  });
+
+  test('asks the simulator about the role, the secrets by their names, and the cluster by its identifier', async () => {
+    await runPreflight();
+    const asked = mocks.iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => `${c.args[0].input.ActionNames!.join(',')} ${c.args[0].input.ResourceArns![0]}`);
+    expect(asked).toEqual([
+      `secretsmanager:GetSecretValue arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:saas/dev/database/ci-login-AbCdEf`,
+      `secretsmanager:GetSecretValue arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:saas/dev/database/master-AbCdEf`,
+      `rds-data:ExecuteStatement,rds-data:BeginTransaction,rds-data:RollbackTransaction arn:aws:rds:${REGION}:${ACCOUNT}:cluster:saas-dev`,
+    ]);
+    for (const call of mocks.iam.commandCalls(SimulatePrincipalPolicyCommand)) {
+      expect(call.args[0].input.PolicySourceArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${CI_ROLE}`);
+    }
+  });
+
+  test('skips a stage without a CI login', async () => {
+    const templates = stageTemplates();
+    delete templates.stateful.Resources!.CiSecretParameter;
+    expect(await ciLine(stageStacks(templates))).toMatchObject({ status: 'SKIP' });
+    expect(mocks.iam.commandCalls(GetRoleCommand)).toHaveLength(0);
+  });
+
+  test('an AccessDenied on the simulator fails this check only, naming the action', async () => {
+    mocks.iam.on(SimulatePrincipalPolicyCommand).rejects(awsError('AccessDenied', 'not authorized'));
+    expect((await ciLine()).reason).toMatch(/^access denied: the credentials lack iam:SimulatePrincipalPolicy/);
+  });
+});
+
 describe('ses identity', () => {
   const withSes = (sourceArn: unknown, from?: string) => {
     const templates = stageTemplates();
@@ -372,7 +430,7 @@ describe('errors', () => {
       reason: expect.stringMatching(/^access denied: the credentials lack lambda:GetAccountSettings \(AccessDeniedException: User: .*\); grant it/),
     });
     expect(lineOf(report.results, 'aurora engine').reason).toMatch(/^access denied: the credentials lack rds:DescribeDBEngineVersions/);
-    expect(report.results.filter((r) => r.status === 'PASS').map((r) => r.name)).toEqual(['aws account', 'stack state', 'stack state', 'cdk bootstrap', 'cognito domain']);
+    expect(report.results.filter((r) => r.status === 'PASS').map((r) => r.name)).toEqual(['aws account', 'stack state', 'stack state', 'cdk bootstrap', 'cognito domain', 'ci access']);
   });
 
   test('an unexpected error fails its check with its first line', async () => {

@@ -18,6 +18,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-cloudformation': 'cloudformation',
   'client-ssm': 'ssm',
   'client-sesv2': 'ses',
+  'client-iam': 'iam',
 };
 
 function sourceFiles(dir: string): string[] {
@@ -77,6 +78,6 @@ test('every call names the action of the command it sends', () => {
   expect(actionsInCode().mismatches).toEqual([]);
 });
 
-test('only read actions: Get, Describe, List', () => {
-  for (const action of documentedActions()) expect(action).toMatch(/^[\w-]+:(Get|Describe|List)\w+$/);
+test('only read actions: Get, Describe, List, and the policy simulator (which evaluates, and changes nothing)', () => {
+  for (const action of documentedActions()) expect(action).toMatch(/^([\w-]+:(Get|Describe|List)\w+|iam:SimulatePrincipalPolicy)$/);
 });

@@ -5,6 +5,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient, DescribeUserPoolDomainCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeDBEngineVersionsCommand, DescribeOrderableDBInstanceOptionsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
@@ -27,7 +28,14 @@ export const mocks = {
   cloudFormation: mockClient(CloudFormationClient),
   ssm: mockClient(SSMClient),
   ses: mockClient(SESv2Client),
+  iam: mockClient(IAMClient),
 };
+
+/** The fixture stage's CI deploy role, as the secrets' Deny pattern `saas-dev-ci-*` and the docs name it. */
+export const CI_ROLE = 'saas-dev-ci-deploy';
+
+/** What the CI deploy role's policies allow, as IAM's simulator answers: `<action> <resource ARN prefix>`. */
+export const ciRoleAllows = new Set<string>();
 
 /** An error as the SDK throws it for an AWS error code. */
 export function awsError(name: string, message = name): Error {
@@ -43,8 +51,43 @@ export function stageTemplates(): { stateful: Template; app: Template } {
       Resources: {
         Cluster: {
           Type: 'AWS::RDS::DBCluster',
-          Properties: { Engine: 'aurora-postgresql', EngineVersion: '17.5', ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 } },
+          Properties: {
+            DBClusterIdentifier: 'saas-dev',
+            Engine: 'aurora-postgresql',
+            EngineVersion: '17.5',
+            ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
+          },
         },
+        // The master secret denies its value to CI's roles (through its attachment); CI's own secret is published.
+        MasterSecret: { Type: 'AWS::SecretsManager::Secret', Properties: { Name: 'saas/dev/database/master' } },
+        MasterAttachment: { Type: 'AWS::SecretsManager::SecretTargetAttachment', Properties: { SecretId: { Ref: 'MasterSecret' }, TargetId: { Ref: 'Cluster' } } },
+        MasterPolicy: {
+          Type: 'AWS::SecretsManager::ResourcePolicy',
+          Properties: {
+            SecretId: { Ref: 'MasterAttachment' },
+            ResourcePolicy: {
+              Statement: [
+                { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'secretsmanager:DeleteSecret', Resource: '*' },
+                {
+                  Effect: 'Deny',
+                  Principal: { AWS: '*' },
+                  Action: 'secretsmanager:GetSecretValue',
+                  Resource: '*',
+                  Condition: {
+                    ArnLike: {
+                      'aws:PrincipalArn': [
+                        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/saas-dev-ci-*']] },
+                        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/cdk-*-deploy-role-*']] },
+                      ],
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        },
+        CiSecret: { Type: 'AWS::SecretsManager::Secret', Properties: { Name: 'saas/dev/database/ci-login' } },
+        CiSecretParameter: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/saas/dev/database/ci-secret-arn', Type: 'String', Value: { Ref: 'CiSecret' } } },
         Writer: { Type: 'AWS::RDS::DBInstance', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'Cluster' } } },
         Reader: { Type: 'AWS::RDS::DBInstance', Properties: { DBInstanceClass: 'db.serverless', DBClusterIdentifier: { Ref: 'Cluster' } } },
         CloseDefaultSg: { Type: 'AWS::Lambda::Function', Properties: { ReservedConcurrentExecutions: 1 } },
@@ -78,8 +121,11 @@ export function stageStacks(templates = stageTemplates(), extra: Partial<StageSt
   return [stack('Dev/Data', STATEFUL_STACK, templates.stateful), stack('Dev/App', APP_STACK, templates.app)];
 }
 
-/** Every mock answers as for a healthy first deploy: bootstrapped, nothing of the stage deployed yet. */
-export function healthyFirstDeploy(): void {
+/**
+ * Every mock answers as for a healthy first deploy of stage `env` (the fixture's is dev): bootstrapped, nothing of
+ * the stage deployed yet, the CI deploy role in place.
+ */
+export function healthyFirstDeploy(env = 'dev'): void {
   for (const mock of Object.values(mocks)) mock.reset();
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/preflight/ci` });
   mocks.cloudFormation.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
@@ -99,6 +145,26 @@ export function healthyFirstDeploy(): void {
   }));
   mocks.rds.on(DescribeOrderableDBInstanceOptionsCommand).resolves({ OrderableDBInstanceOptions: [{ DBInstanceClass: 'db.serverless' }] });
   mocks.ses.on(GetEmailIdentityCommand).rejects(awsError('NotFoundException'));
+  // The deploy role exists, and its policy is the documented one: the CI secret, the Data API on the cluster.
+  const role = `saas-${env}-ci-deploy`;
+  mocks.iam.on(GetRoleCommand).rejects(awsError('NoSuchEntityException', 'The role with name x cannot be found.'));
+  mocks.iam.on(GetRoleCommand, { RoleName: role }).resolves({ Role: { RoleName: role, Arn: `arn:aws:iam::${ACCOUNT}:role/${role}`, Path: '/', RoleId: 'AROA1', CreateDate: new Date() } });
+  ciRoleAllows.clear();
+  ciRoleAllows.add(`secretsmanager:GetSecretValue arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:saas/${env}/database/ci-login-`);
+  for (const action of ['ExecuteStatement', 'BeginTransaction', 'RollbackTransaction']) ciRoleAllows.add(`rds-data:${action} arn:aws:rds:${REGION}:${ACCOUNT}:cluster:saas-${env}`);
+  mocks.iam.on(SimulatePrincipalPolicyCommand).callsFake((input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) => {
+    if (input.PolicySourceArn !== `arn:aws:iam::${ACCOUNT}:role/${role}`) throw awsError('NoSuchEntityException');
+    return {
+      EvaluationResults: input.ActionNames.map((action) => ({
+        EvalActionName: action,
+        EvalResourceName: input.ResourceArns[0],
+        EvalDecision: [...ciRoleAllows].some((rule) => {
+          const [ruleAction, prefix] = rule.split(' ');
+          return ruleAction === action && input.ResourceArns[0].startsWith(prefix);
+        }) ? 'allowed' : 'implicitDeny',
+      })),
+    };
+  });
 }
 
 /**
