@@ -1,8 +1,9 @@
 /**
  * The facts a first deploy depends on, read from the templates of every stack of a stage: Lambda
  * reservations, Cognito prefix domains, Aurora engines and instance classes, the SES identities user
- * pools send from, and the secrets with to whom they deny their value. Values may be intrinsics over pseudo parameters (a domain prefix derived from the
- * account, an ARN built from the region); those are resolved for the account and region being checked.
+ * pools send from, and the secrets with to whom they deny their value. Values may be intrinsics over pseudo
+ * parameters (a domain prefix derived from the account, an ARN built from the region); those are resolved for
+ * the account and region being checked.
  * Pure: nothing here calls AWS.
  */
 import type { StageStack } from './assembly';
@@ -139,14 +140,17 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
     }
     for (const [logicalId, r] of ofType('AWS::SecretsManager::Secret')) {
       // Policies and parameters name the secret or its attachment to the cluster, whose Ref is the same ARN.
-      const ids = new Set([logicalId, ...ofType('AWS::SecretsManager::SecretTargetAttachment').filter(([, a]) => refTo(a.Properties?.SecretId) === logicalId).map(([id]) => id)]);
-      const names = (type: string, key: string) => ofType(type).filter(([, x]) => ids.has(refTo(x.Properties?.[key]) ?? ''));
+      const attachments = ofType('AWS::SecretsManager::SecretTargetAttachment').filter(([, a]) => refTo(a.Properties?.SecretId) === logicalId);
+      const ids = new Set([logicalId, ...attachments.map(([id]) => id)]);
+      const naming = (type: string, key: string) => ofType(type).filter(([, x]) => ids.has(refTo(x.Properties?.[key]) ?? ''));
+      const policies = naming('AWS::SecretsManager::ResourcePolicy', 'SecretId');
+      const parameters = naming('AWS::SSM::Parameter', 'Value');
       facts.secrets.push({
         stack,
         logicalId,
         ...optional('name', resolve(r.Properties?.Name, target)),
-        valueDeniedTo: names('AWS::SecretsManager::ResourcePolicy', 'SecretId').flatMap(([, policy]) => principalsDeniedTheValue(policy.Properties?.ResourcePolicy, target)),
-        publishedAs: names('AWS::SSM::Parameter', 'Value').map(([, parameter]) => resolve(parameter.Properties?.Name, target)).filter((n): n is string => n !== undefined),
+        valueDeniedTo: policies.flatMap(([, policy]) => principalsDeniedTheValue(policy.Properties?.ResourcePolicy, target)),
+        publishedAs: parameters.map(([, parameter]) => resolve(parameter.Properties?.Name, target)).filter((n): n is string => n !== undefined),
       });
     }
   }

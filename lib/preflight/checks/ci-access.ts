@@ -34,7 +34,8 @@ export const ciAccess: Check = {
     try {
       await call('iam:GetRole', () => context.clients.iam.send(new GetRoleCommand({ RoleName: roleName })));
     } catch (error) {
-      if ((error as { name?: string }).name !== 'NoSuchEntityException' && (error as { name?: string }).name !== 'NoSuchEntity') throw error;
+      // The SDK names the error NoSuchEntityException; IAM's error code is NoSuchEntity.
+      if (!['NoSuchEntityException', 'NoSuchEntity'].includes((error as { name?: string }).name ?? '')) throw error;
       return fail(NAME, `role ${roleName}: not found`,
         `create the deploy role under this name (docs/operations.md, First deploy, step 3): a role named otherwise is not denied the database's secrets`);
     }
