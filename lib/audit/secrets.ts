@@ -82,7 +82,7 @@ export function findSecrets(template: CfnTemplate): SecretFacts[] {
       onDelete: deletionPolicy(resource),
       valueDeniedTo: policies
         .filter((p) => secretOf(prop(p.resource, 'SecretId')) === logicalId)
-        .flatMap((p) => principalsDeniedTheValue(prop(p.resource, 'ResourcePolicy'))),
+        .flatMap((p) => principalsDeniedTheValue(prop(p.resource, 'ResourcePolicy')).map(render)),
       masterOf: clusters
         .filter((c) => refersTo(prop(c.resource, 'MasterUserPassword'), [logicalId, ...(attachment ? [attachment.logicalId] : [])]))
         .map((c) => c.logicalId),
@@ -96,8 +96,12 @@ function refersTo(value: unknown, logicalIds: readonly string[]): boolean {
   return logicalIds.some((id) => text.includes(`{"Ref":"${id}"}`));
 }
 
-/** The `aws:PrincipalArn` patterns of the policy's Deny statements on GetSecretValue (for every principal). */
-function principalsDeniedTheValue(document: unknown): string[] {
+/**
+ * The `aws:PrincipalArn` patterns of a secret resource policy's Deny statements on GetSecretValue (for every
+ * principal), as the template writes them (intrinsics unresolved): `'*'` for a Deny without condition. The audit
+ * and the preflight both read them, and render them their own way.
+ */
+export function principalsDeniedTheValue(document: unknown): unknown[] {
   return asList(asObject(document)?.Statement).flatMap((entry) => {
     const statement = asObject(entry);
     const actions = asList(statement?.Action).map(render);
@@ -108,7 +112,7 @@ function principalsDeniedTheValue(document: unknown): string[] {
     if (conditions === undefined) return ['*'];
     const arnLike = asObject(conditions.ArnLike) ?? asObject(conditions.ArnEquals) ?? asObject(conditions.StringLike) ?? asObject(conditions.StringEquals);
     return Object.keys(conditions).length === 1 && arnLike && Object.keys(arnLike).length === 1 && arnLike['aws:PrincipalArn'] !== undefined
-      ? asList(arnLike['aws:PrincipalArn']).map(render)
+      ? asList(arnLike['aws:PrincipalArn'])
       : [];
   });
 }

@@ -6,6 +6,7 @@
  * the account and region being checked.
  * Pure: nothing here calls AWS.
  */
+import { principalsDeniedTheValue } from '../audit/secrets';
 import type { StageStack } from './assembly';
 
 /** Where a template is deployed: the values of its pseudo parameters. */
@@ -149,23 +150,15 @@ export function stageFacts(stacks: readonly StageStack[], target: DeployTarget):
         stack,
         logicalId,
         ...optional('name', resolve(r.Properties?.Name, target)),
-        valueDeniedTo: policies.flatMap(([, policy]) => principalsDeniedTheValue(policy.Properties?.ResourcePolicy, target)),
+        valueDeniedTo: policies
+          .flatMap(([, policy]) => principalsDeniedTheValue(policy.Properties?.ResourcePolicy))
+          .map((pattern) => resolve(pattern, target))
+          .filter((p): p is string => p !== undefined),
         publishedAs: parameters.map(([, parameter]) => resolve(parameter.Properties?.Name, target)).filter((n): n is string => n !== undefined),
       });
     }
   }
   return facts;
-}
-
-/** The `aws:PrincipalArn` patterns of a resource policy's Deny statements on `secretsmanager:GetSecretValue`. */
-function principalsDeniedTheValue(document: unknown, target: DeployTarget): string[] {
-  const statements = (document as { Statement?: unknown } | undefined)?.Statement;
-  return (Array.isArray(statements) ? statements : []).flatMap((statement: Record<string, unknown>) => {
-    const actions = [statement.Action].flat();
-    if (statement.Effect !== 'Deny' || !actions.includes('secretsmanager:GetSecretValue')) return [];
-    const patterns = (statement.Condition as Record<string, Record<string, unknown>> | undefined)?.ArnLike?.['aws:PrincipalArn'];
-    return [patterns ?? []].flat().map((pattern) => resolve(pattern, target)).filter((p): p is string => p !== undefined);
-  });
 }
 
 /**
