@@ -3,14 +3,14 @@
  * seeds: migrate, status, then serve it over the wire protocol and query it
  * with `pg` as psql would. Runs the compiled dist/bin/db.js (npm test builds it).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { DB_CLI as CLI, runDbCli } from '../support/db-cli';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'bin', 'db.js');
 
 /** The project's files of one kind, as the CLI names them, in order. */
 const projectFiles = (dir: 'migrations' | 'seeds') =>
@@ -22,14 +22,6 @@ const MIGRATIONS = projectFiles('migrations');
 const SEEDS = projectFiles('seeds');
 const LATEST = Number(/^migrations\/(\d+)_/.exec(MIGRATIONS[MIGRATIONS.length - 1])![1]);
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 describe('db CLI on the embedded database', () => {
   let dataDir: string;
 
@@ -40,7 +32,7 @@ describe('db CLI on the embedded database', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('migrates and seeds the project into .pglite-style storage, then reports it up to date', async () => {
-    const migrated = await runCli(['migrate', '--data-dir', dataDir, '--json']);
+    const migrated = await runDbCli(['migrate', '--data-dir', dataDir, '--json']);
     expect(migrated.code).toBe(0);
     const result = JSON.parse(migrated.stdout) as { applied: Array<{ kind: string; path: string }>; currentVersion: number };
     expect(result.applied.map((a) => `${a.kind}:${a.path}`)).toEqual([...MIGRATIONS.map((p) => `migration:${p}`), ...SEEDS.map((p) => `seed:${p}`)]);
@@ -48,7 +40,7 @@ describe('db CLI on the embedded database', () => {
     // One progress line per file on stderr, with its duration.
     expect(migrated.stderr.split('\n').filter((l) => / \(\d+ ms\)$/.test(l))).toHaveLength(MIGRATIONS.length + SEEDS.length);
 
-    const status = await runCli(['status', '--data-dir', dataDir, '--json']);
+    const status = await runDbCli(['status', '--data-dir', dataDir, '--json']);
     expect(status.code).toBe(0);
     expect((JSON.parse(status.stdout) as { exitCode: number; currentVersion: number }).currentVersion).toBe(LATEST);
   });

@@ -4,29 +4,13 @@
  * waiting runner, and the lock deadline. The CLI is run as the compiled
  * `dist/bin/db.js` (npm test builds it first).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { DEFAULT_LOCK_KEY, fromPgClient, migrate, MigrationError, type MigrateOptions } from '../../lambda/migrator';
 import { copyFixture, FIXTURES, type FixtureCopy } from '../support/fixtures';
+import { DB_CLI as CLI, runDbCli } from '../support/db-cli';
 import { connect, createDatabase, type ScratchDatabase } from '../support/pg-database';
-
-const CLI = join(__dirname, '..', '..', 'dist', 'bin', 'db.js');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,8 +46,8 @@ describe('migration runner sessions on a PostgreSQL server', () => {
       return { sessions: Number(rows[0].sessions), abandoned: Number(rows[0].abandoned) };
     };
     const before = await counts();
-    expect((await runCli(cliArgs('migrate'))).code).toBe(0);
-    expect((await runCli(cliArgs('migrate'))).code).toBe(0);
+    expect((await runDbCli(cliArgs('migrate'))).code).toBe(0);
+    expect((await runDbCli(cliArgs('migrate'))).code).toBe(0);
     for (let i = 0; i < 100; i++) {
       const { rows } = await observer.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'db-migrate'");
       if (rows.length === 0) break;
@@ -79,7 +63,7 @@ describe('migration runner sessions on a PostgreSQL server', () => {
   });
 
   it('eight runners started at once apply every file exactly once and all exit 0', async () => {
-    const runs = await Promise.all(Array.from({ length: 8 }, () => runCli([...cliArgs('migrate'), '--json'])));
+    const runs = await Promise.all(Array.from({ length: 8 }, () => runDbCli([...cliArgs('migrate'), '--json'])));
     for (const run of runs) expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
     const applied = runs.flatMap((run) => (JSON.parse(run.stdout) as { applied: Array<{ kind: string; version: number }> }).applied);
     expect(applied.map((a) => `${a.kind}:${a.version}`).sort()).toEqual(['migration:1', 'migration:2', 'migration:3', 'migration:4', 'migration:5', 'seed:1']);
@@ -90,21 +74,21 @@ describe('migration runner sessions on a PostgreSQL server', () => {
 
   it('a syntax error in the third of five files exits non-zero naming file and line; the rerun after the fix completes', async () => {
     files.edit('migrations/003_add_status.sql', (t) => t.replace('  SELECT count(*) FROM accounts;', '  SELEC count(*) FROM accounts;'));
-    const failed = await runCli(cliArgs('migrate'));
+    const failed = await runDbCli(cliArgs('migrate'));
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/003_add_status\.sql:8:3: ERROR 42601: syntax error at or near "SELEC"/);
     expect(failed.stderr).toMatch(/applied +\S+001_create_accounts\.sql +\(\d+ ms\)/);
     expect(await steps()).toEqual(['001', '002']);
     expect(await advisoryLocks()).toEqual([]);
 
-    const status = await runCli(cliArgs('status'));
+    const status = await runDbCli(cliArgs('status'));
     expect(status.code).toBe(2);
 
     files.edit('migrations/003_add_status.sql', (t) => t.replace('SELEC count', 'SELECT count'));
-    const fixed = await runCli(cliArgs('migrate'));
+    const fixed = await runDbCli(cliArgs('migrate'));
     expect(fixed.code).toBe(0);
     expect(await steps()).toEqual(['001', '002', '003', '004', '005']);
-    expect((await runCli(cliArgs('status'))).code).toBe(0);
+    expect((await runDbCli(cliArgs('status'))).code).toBe(0);
   });
 
   it('a migrating connection killed mid-file: the rerun completes, nothing runs twice, the lock is gone', async () => {

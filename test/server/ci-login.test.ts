@@ -4,22 +4,12 @@
  * refusal: tenant tables, the history's event log, writes to the history, the schema's functions, the schema's
  * roles, objects of its own, the server's files.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import type { Client } from 'pg';
 import { APP_ARN, CI_ARN, createDeployer, projectMigrations, SYNC_ARN, type Deployer } from './support/deploy';
 import { createServerDatabase, describeServer, sqlStateOf, withConnection, type ServerDatabase } from './support/server';
+import { runDbCli } from '../support/db-cli';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'bin', 'db.js');
 
-function db(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** The synthesized resource's logins (the app login is an IAM one there), plus the fixture's app login. */
 const LOGINS = [
@@ -57,7 +47,7 @@ describeServer('CI’s login reads the migration history and nothing else', () =
   });
 
   test('`db status` over its URL reads the history: every migration applied', async () => {
-    const result = await db(['status', '--database-url', database.loginUrl(deployer.ci)]);
+    const result = await runDbCli(['status', '--database-url', database.loginUrl(deployer.ci)]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const applied = projectMigrations().map((m) => m.fileName.replace(/\.sql$/, ''));

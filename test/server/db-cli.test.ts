@@ -2,22 +2,14 @@
  * The `db` CLI against the real server as the Aurora-like owner, as a platform engineer runs it: migrations,
  * then seeds, status, verify, and a run with nothing to do. Runs the compiled dist/bin/db.js (npm test builds it).
  */
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServerDatabase, describeServer, withConnection, type ServerDatabase } from './support/server';
+import { runDbCli } from '../support/db-cli';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'bin', 'db.js');
 const count = (dir: string) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.sql')).length;
 
-function db(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describeServer('the db CLI as the Aurora-like owner', () => {
   let database: ServerDatabase;
@@ -29,21 +21,21 @@ describeServer('the db CLI as the Aurora-like owner', () => {
   const url = () => database.ownerUrl;
 
   test('migrates without seeds, then seeds, then has nothing to do; status and verify agree', async () => {
-    const migrated = await db(['migrate', '--database-url', url(), '--no-seeds', '--json']);
+    const migrated = await runDbCli(['migrate', '--database-url', url(), '--no-seeds', '--json']);
     expect(migrated).toMatchObject({ code: 0 });
     const first = JSON.parse(migrated.stdout) as { applied: Array<{ kind: string }> };
     expect(first.applied.map((a) => a.kind)).toEqual(Array(count('migrations')).fill('migration'));
 
-    const seeded = await db(['migrate', '--database-url', url(), '--seeds', 'seeds', '--json']);
+    const seeded = await runDbCli(['migrate', '--database-url', url(), '--seeds', 'seeds', '--json']);
     expect(seeded).toMatchObject({ code: 0 });
     expect((JSON.parse(seeded.stdout) as { applied: Array<{ kind: string }> }).applied.map((a) => a.kind)).toEqual(Array(count('seeds')).fill('seed'));
 
-    const again = await db(['migrate', '--database-url', url(), '--seeds', 'seeds', '--json']);
+    const again = await runDbCli(['migrate', '--database-url', url(), '--seeds', 'seeds', '--json']);
     expect(again).toMatchObject({ code: 0 });
     expect((JSON.parse(again.stdout) as { applied: unknown[] }).applied).toEqual([]);
 
-    expect(await db(['status', '--database-url', url()])).toMatchObject({ code: 0 });
-    expect(await db(['verify', '--database-url', url()])).toMatchObject({ code: 0 });
+    expect(await runDbCli(['status', '--database-url', url()])).toMatchObject({ code: 0 });
+    expect(await runDbCli(['verify', '--database-url', url()])).toMatchObject({ code: 0 });
 
     // Everything ran as the owner, who is no superuser: the seeds' RLS self-test passed in its own right.
     const owner = await withConnection(url(), async (c) => (await c.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user')).rows[0]);

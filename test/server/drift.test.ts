@@ -4,9 +4,7 @@
  * of change made by hand afterwards is reported as what it is. Each case changes its own copy of the migrated
  * template; changes to roles (which are cluster-wide) touch only roles of this run.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { parseCli } from '../../lib/db-cli/args';
 import { runCommand, type Io } from '../../lib/db-cli/commands';
 import { readSchema, type SchemaObject } from '../../lib/schema/describe';
@@ -16,17 +14,9 @@ import type { Client } from 'pg';
 import { createDataApiAdapterFor, type TransactionRunner } from '../support/data-api-adapter';
 import { MIGRATIONS_DIR } from '../support/embedded';
 import { connectTo, createLogin, createServerDatabase, describeServer, serverTier, withConnection, type ServerDatabase } from './support/server';
+import { runDbCli } from '../support/db-cli';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'bin', 'db.js');
 
-function db(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /**
  * Memberships are cluster-wide: other test files of this run, and other runs on the same server, put their own
@@ -65,8 +55,8 @@ describeServer('db drift on a real server, as the Aurora-like owner', () => {
 
   test('a database fresh from the migrations: no drift, through the CLI (exit 0) and as JSON', async () => {
     const database = await migratedCopy();
-    const text = await db(['drift', '--database-url', database.ownerUrl]);
-    const json = await db(['drift', '--database-url', database.ownerUrl, '--json']);
+    const text = await runDbCli(['drift', '--database-url', database.ownerUrl]);
+    const json = await runDbCli(['drift', '--database-url', database.ownerUrl, '--json']);
     const report = JSON.parse(json.stdout) as { ok: boolean; exitCode: number; differences: Difference[] };
     const others = report.differences.filter((d) => !notAnotherTestsLogin([])(d));
     // Only another test's login, caught in the middle of being moved between groups, could show (see above).
@@ -157,7 +147,7 @@ describeServer('db drift on a real server, as the Aurora-like owner', () => {
   test('the CLI prints a changed database’s differences and exits 3', async () => {
     const database = await migratedCopy();
     await withConnection(database.ownerUrl, (owner) => owner.query('DROP POLICY users_select ON public.users; ALTER TABLE public.users ADD COLUMN nickname text'));
-    const result = await db(['drift', '--database-url', database.ownerUrl]);
+    const result = await runDbCli(['drift', '--database-url', database.ownerUrl]);
     expect(result.code).toBe(3);
     expect(result.stdout).toContain('  missing  policy users_select on table public.users\n');
     expect(result.stdout).toContain('  extra    column nickname on table public.users\n             + nickname text\n');
