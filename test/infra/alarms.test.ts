@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { auditTemplate, findAlarms, templateFailures, type CfnTemplate } from '../../lib/audit';
 import { ConfigError, loadEnvironmentConfig } from '../../lib/config';
 import { StageAlarms } from '../../lib/constructs/stage-alarms';
+import { configError } from './config-errors';
 import { resourcesOfType, SHIPPED_STAGES, type Synthesized, synthesizedApp } from './synth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -192,16 +193,6 @@ describe('the alarms in the audit and the runbook', () => {
 });
 
 describe('alarm configuration', () => {
-  const configError = (name: string, overrides: Record<string, unknown>): ConfigError => {
-    try {
-      loadEnvironmentConfig(name, overrides);
-    } catch (error) {
-      if (error instanceof ConfigError) return error;
-      throw error;
-    }
-    throw new Error('expected a ConfigError');
-  };
-
   it('refuses a stage outside dev whose alarms reach no one, naming the field; dev may have none', () => {
     for (const name of ['staging', 'prod']) {
       expect(configError(name, { alarms: { subscriptions: [] } }).issues).toEqual([

@@ -8,22 +8,13 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { ConfigError, loadEnvironmentConfig, parseEnvironmentConfig } from '../../lib/config';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { PlatformUserPool, type UserPoolSesEmail } from '../../lib/constructs/user-pool';
+import { configError } from './config-errors';
 import { resourcesOfType, synthesizedApp, type Synthesized } from './synth';
 
 let synth: Synthesized;
 beforeAll(async () => {
   synth = await synthesizedApp();
 }, 600_000);
-
-const configError = (name: string, overrides: Record<string, unknown>): ConfigError => {
-  try {
-    loadEnvironmentConfig(name, overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
 
 describe.each(['Dev', 'Staging', 'Prod'])('the user pool of %s', (stage) => {
   it('sends through the configured SES identity outside dev, as the configured address; dev keeps Cognito’s sender', () => {

@@ -2,19 +2,10 @@
  * Configuration validation: each bad value fails with a message naming the
  * environment and the field, before any construct exists.
  */
-import { ConfigError, ENVIRONMENT_NAMES, loadEnvironmentConfig, parseEnvironmentConfig } from '../../lib/config';
+import { ENVIRONMENT_NAMES, loadEnvironmentConfig, parseEnvironmentConfig } from '../../lib/config';
 import { ENVIRONMENTS } from '../../lib/config/environments';
 import { buildApp } from '../../lib/app';
-
-function failure(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configFailure } from './config-errors';
 
 describe('environment configuration', () => {
   it.each(ENVIRONMENT_NAMES)('%s is valid as shipped', (name) => {
@@ -24,7 +15,7 @@ describe('environment configuration', () => {
   });
 
   it('refuses an unknown environment, naming it and the known ones', () => {
-    const error = failure(() => loadEnvironmentConfig('qa'));
+    const error = configFailure(() => loadEnvironmentConfig('qa'));
     expect(error.environment).toBe('qa');
     expect(error.message).toBe(
       'Invalid configuration for environment "qa":\n  - environment: unknown environment; expected one of dev, staging, prod',
@@ -79,13 +70,13 @@ describe('environment configuration', () => {
       /- auth\.domainPrefix: must not contain aws, amazon or cognito/],
   ];
   it.each(cases)('%s: refuses %s', (env, _what, override, message) => {
-    const error = failure(() => loadEnvironmentConfig(env, override));
+    const error = configFailure(() => loadEnvironmentConfig(env, override));
     expect(error.environment).toBe(env);
     expect(error.message).toMatch(message);
   });
 
   it('reports every problem at once', () => {
-    const error = failure(() =>
+    const error = configFailure(() =>
       loadEnvironmentConfig('dev', { database: { minCapacity: 10, maxCapacity: 2, readers: -1 } }),
     );
     expect(error.issues.map((i) => i.path).sort()).toEqual(['database.minCapacity', 'database.readers']);
@@ -93,7 +84,7 @@ describe('environment configuration', () => {
   });
 
   it('lists several production violations together', () => {
-    const error = failure(() =>
+    const error = configFailure(() =>
       loadEnvironmentConfig('prod', { database: { seedsEnabled: true, removalPolicy: 'snapshot' }, auth: { mfa: 'optional' } }),
     );
     expect(error.issues.map((i) => i.path)).toEqual(['database.seedsEnabled', 'database.removalPolicy', 'auth.mfa']);
