@@ -7,6 +7,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- templates and policies are untyped JSON */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { resolve } from '../../lib/preflight/facts';
 import { resourcesOfType, SHIPPED_STAGES, synthesizedApp, type Synthesized } from './synth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -17,13 +18,11 @@ beforeAll(async () => {
   synth = await synthesizedApp();
 }, 600_000);
 
-/** A template value as a string, with the account and partition filled in. */
+/** A template value as deployed to the test account (the preflight's resolver); an unresolvable one fails. */
 function render(value: any): string {
-  if (typeof value === 'string') return value;
-  if (value?.Ref === 'AWS::AccountId') return ACCOUNT;
-  if (value?.Ref === 'AWS::Partition') return 'aws';
-  if (value?.['Fn::Join']) return value['Fn::Join'][1].map(render).join(value['Fn::Join'][0]);
-  throw new Error(`cannot render ${JSON.stringify(value)}`);
+  const resolved = resolve(value, { account: ACCOUNT, region: 'eu-west-1' });
+  if (resolved === undefined) throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  return resolved;
 }
 
 /** IAM's ArnLike: `*` any run of characters, `?` one. */
